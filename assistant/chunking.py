@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .structure import Paragraph, Speech
 
 MAX_CHARS = 520  # plain text is grouped up to this size; items are kept whole whatever their size
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])(?![”’」』）)])|(?<=[。！？；!?;][”’」』）)])")  # a closing quote stays with its sentence
 
 
 @dataclass

@@ -6,6 +6,7 @@ wrong with which file, so one bad file never stops a whole ingestion.
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def read_docx(path: Path) -> str:
     text = "\n".join(line for line in lines if line)
     title = (d.core_properties.title or "").strip()
     if title and not text.startswith(title):
-        text = f"---\ntitle: {title}\n---\n{text}"
+        text = f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\n---\n{text}"  # quoted: a title may contain ": " or "#"
     return text
 
 

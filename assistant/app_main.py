@@ -1,0 +1,59 @@
+"""Start the web app: index when stale, start the model, serve Gradio; print each step's time."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def _step(name: str, t0: float) -> float:
+    t = time.perf_counter()
+    print(f"[{t - t0:6.1f}s] {name}", flush=True)
+    return t
+
+
+def serve(host: str | None = None, port: int | None = None, *, block: bool = True):
+    from .knowledge_base import IndexError_
+    from .model_files import ModelFileError
+    from .providers import describe, local_server
+    from .runtime import build_services
+    from .settings import Settings
+
+    t0 = time.perf_counter()
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v}
+    settings = Settings(**overrides)
+    services = build_services(settings)
+    print(describe(settings), flush=True)
+    try:
+        if services.kb.stale(settings.knowledge_dir):
+            report = services.kb.ingest(settings.knowledge_dir, progress=True)
+            print(report.summary(), flush=True)
+        else:
+            services.kb.keyword  # load the keyword index now, not on the first turn
+        _step(f"知识库就绪（{len(services.kb.sources())} 篇讲话，{services.kb.count()} 个片段）", t0)
+    except IndexError_ as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    services.kb.embeddings.embed_query("预热")  # load the embedding model before the first user waits for it
+    if settings.resolved_chat_provider == "local":
+        try:
+            local_server(settings)
+            _step("本地模型已启动", t0)
+        except ModelFileError as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            return 2
+    from .ui import CSS, build_app
+
+    demo = build_app(services)
+    # The local model answers one request at a time; a few concurrent turns keep
+    # quick actions (fill, undo, checks) responsive while a draft is generating.
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    if settings.host not in ("127.0.0.1", "localhost"):
+        print("警告：服务对外开放（host 不是 127.0.0.1），且未启用登录。请只在可信网络中这样做。", file=sys.stderr)
+    _step("界面已构建", t0)
+    print(f"讲稿助手已启动：http://{settings.host}:{settings.port}", flush=True)
+    demo.launch(
+        server_name=settings.host, server_port=settings.port, css=CSS, prevent_thread_lock=not block,
+        show_error=False, quiet=True, footer_links=[],
+    )
+    return demo if not block else 0

@@ -1,0 +1,628 @@
+"""One user's drafting session: the document, its versions, the blank ledger and the chat.
+
+``Session.turn(message)`` routes a chat message (rules first, the model only
+when the rules do not decide) and yields :class:`Event`s: status lines while
+the model reads, streamed text, and a final message.  The document changes
+only after a reply has been repaired and validated; every change is a version.
+Errors become one clear message and leave the document as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterator, Literal
+
+from . import intent as intents
+from . import placeholders, repair
+from .checks import run_checks
+from .diff import diff_summary
+from .document import Document, outline_text, part_key, section_label
+from .drafting import DraftSpec, Drafter, guard_facts
+from .retrieval import Passage
+from .structure import cn_numeral, count_chars, match_heading, match_item
+from .versions import History
+
+EventKind = Literal["status", "delta", "message", "error"]
+
+STYLE_INSTRUCTIONS = {
+    "formal": "语气更正式、庄重，用规范的机关公文用语",
+    "concise": "更简洁精炼，删去空话套话和重复的意思，篇幅压缩约三分之一",
+    "warm": "语气更亲切、有温度，多用面向听众的称呼和贴近群众的表达",
+    "forceful": "更有气势和感召力，多用排比和有力的短句",
+    "colloquial": "更口语化、通俗好懂，适合现场讲，避免生僻书面语",
+    "expand": "在原有思路上适当扩写，充实具体做法和要求，不编造数字和人名",
+    "shorten": "压缩篇幅，保留要点",
+}
+PRESET_MESSAGES = {
+    "更正式": "formal", "更简洁": "concise", "更亲切": "warm", "更有气势": "forceful",
+    "口语化": "colloquial", "扩写": "expand",
+}
+MAX_SELECTION = 5_000
+
+HELP = (
+    "我可以帮您起草讲话稿。试试这样说：\n"
+    "- 「为区妇联第四次代表大会写开场白」\n"
+    "- 「帮我给区妇联第四次代表大会写个提纲」，再说「按提纲写全文」\n"
+    "- 「写第二部分：围绕中心、服务大局」\n"
+    "- 「第二部分更简洁一些」「开头语气再亲切点」「压缩到三分钟」\n"
+    "- 「“_”规划是十五五」（填写空白），「撤销」「对比一下改了什么」「检查一下」"
+)
+
+
+@dataclass
+class Event:
+    kind: EventKind
+    text: str = ""
+    section: str | None = None
+
+
+@dataclass
+class Turn:
+    """What one turn produced, for the UI and for tests."""
+
+    reply: str = ""
+    sources: list[Passage] = field(default_factory=list)
+    timing: dict = field(default_factory=dict)
+
+
+class Busy(RuntimeError):
+    pass
+
+
+class Session:
+    def __init__(self, drafter: Drafter, *, chars_per_minute: int = 220, max_message_chars: int = 20_000,
+                 speech_date: date | None = None):
+        self.id = uuid.uuid4().hex[:12]
+        self.drafter = drafter
+        self.cpm = chars_per_minute
+        self.max_message_chars = max_message_chars
+        self.speech_date = speech_date or date.today()
+        self.doc = Document()
+        self.history = History()
+        self.ledger = placeholders.Ledger()
+        self.outline: tuple[dict[int, str], dict[int, list[str]]] | None = None
+        self.occasion = ""
+        self.budget_minutes: float | None = None
+        self.last_section: str | None = None
+        self.sources: list[Passage] = []
+        self.facts: list[str] = []  # what the user has told us (messages), for the no-invention guard
+        self.messages: list[dict] = []
+        self.last: Turn = Turn()
+        self.title = "新讲话稿"
+        self._busy = threading.Lock()
+
+    # --- public ---------------------------------------------------------------
+    def turn(self, message: str, *, selection: str | None = None) -> Iterator[Event]:
+        """Handle one chat message; yields events; the document is consistent after every event."""
+        if not self._busy.acquire(blocking=False):
+            yield Event("error", "上一条请求还在处理中，请等它完成后再发送。文档没有改动。")
+            return
+        try:
+            self.last = Turn()
+            message = (message or "").strip()
+            problem = self._validate(message)
+            if problem:
+                yield Event("error", problem)
+                return
+            self.messages.append({"role": "user", "content": message})
+            events = self._dispatch(message, selection)
+            final = ""
+            for ev in events:
+                if ev.kind in ("message", "error"):
+                    final = ev.text
+                yield ev
+            self.messages.append({"role": "assistant", "content": final})
+            self.last.reply = final
+        except Exception as exc:  # one clear message; the document stays as it was
+            yield Event("error", friendly_error(exc))
+        finally:
+            self._busy.release()
+
+    def edit_document(self, text: str) -> str:
+        """The user edited the document text directly."""
+        text = (text or "").strip()
+        if text == self.doc.text().strip():
+            return "文档没有变化。"
+        if len(text) > 60_000:
+            return f"文档太长（{len(text)} 字），未保存。讲话稿一般在一万字以内。"
+        new = Document.from_text(text)
+        if not self.doc.is_empty and new.is_empty:
+            return "编辑后的文档为空，未保存。如需清空，请删除各部分后再保存。"
+        if not new.title and self.doc.title:
+            new.title = self.doc.title
+        self._commit(new, "手动编辑", None)
+        return f"已保存您的编辑（{diff_summary(self.history.versions[-2].document().text() if len(self.history) > 1 else '', self.doc.text())}）。"
+
+    def preset(self, name: str, target: str | None = None, selection: str | None = None) -> Iterator[Event]:
+        style = PRESET_MESSAGES.get(name, name)
+        label = next((k for k, v in PRESET_MESSAGES.items() if v == style), name)
+        where = section_label(target) if target else ""
+        yield from self.turn(f"{where}{label}一些" if where else f"{label}一些", selection=selection)
+
+    # --- routing --------------------------------------------------------------
+    def _validate(self, message: str) -> str | None:
+        if not message:
+            return "请输入您的要求，例如「为区妇联第四次代表大会写开场白」。"
+        if len(message) > self.max_message_chars:
+            return (
+                f"这条消息有 {len(message)} 字，超过了 {self.max_message_chars} 字的上限，没有处理。"
+                "如果是一篇现成的讲稿，请粘贴到右侧“文档”框里保存，或在“知识库”里上传。"
+            )
+        return None
+
+    def _dispatch(self, message: str, selection: str | None) -> Iterator[Event]:
+        if self._looks_like_speech(message):
+            yield from self._load_pasted(message)
+            return
+        it = intents.route(
+            message,
+            has_document=not self.doc.is_empty,
+            has_outline=self.outline is not None,
+            part_count=max(3, len(self.doc.part_numbers())),
+            last_section=self.last_section,
+        )
+        if it.occasion:
+            self.occasion = it.occasion
+        if it.action == "chat" and it.confidence == 0.0:
+            it = self._classify(message, it)
+        self.facts.append(message)
+        handler = getattr(self, f"_do_{it.action}", None)
+        if handler is None:
+            yield Event("message", HELP)
+            return
+        yield from handler(it, message, selection)
+
+    def _classify(self, message: str, it: intents.Intent) -> intents.Intent:
+        """Ask the model only when the rules did not decide."""
+        try:
+            label = self.drafter.classify(message)
+        except Exception:
+            return it
+        if label == "outline":
+            return intents.Intent("outline", occasion=it.occasion, confidence=0.5)
+        if label == "refine" and not self.doc.is_empty:
+            return intents.Intent("refine", intents.Target("current"), style="custom", instruction=message, confidence=0.5)
+        if label == "undo":
+            return intents.Intent("undo", confidence=0.5)
+        if label == "check":
+            return intents.Intent("check", confidence=0.5)
+        return it
+
+    @staticmethod
+    def _looks_like_speech(message: str) -> bool:
+        if len(message) < 300:
+            return False
+        heads = [l for l in message.splitlines() if match_heading(l)]
+        return len(heads) >= 2
+
+    # --- actions ------------------------------------------------------------------
+    def _do_help(self, it, message, selection):
+        yield Event("message", HELP)
+
+    def _do_chat(self, it, message, selection):
+        yield Event("message", "我是讲稿助手，专门帮您起草和修改讲话稿。\n" + HELP)
+
+    def _do_clarify(self, it, message, selection):
+        yield Event("message", it.question or "请说得具体一些：要写哪一部分？是什么会议或场合？")
+
+    def _resolve(self, target: intents.Target | None) -> str | None:
+        if target is None:
+            return None
+        if target.kind == "current":
+            return self.last_section
+        if target.kind == "previous":
+            keys = self.doc.keys()
+            if self.last_section in keys:
+                i = keys.index(self.last_section)
+                return keys[i - 1] if i > 0 else None
+            return None
+        return target.section_key()
+
+    def _exists_message(self) -> str:
+        keys = self.doc.keys()
+        if not keys:
+            return "目前文档还是空的。可以先说「写开场白」或「列个提纲」。"
+        return "目前有：" + "、".join(section_label(k) for k in keys) + "。"
+
+    def _do_draft(self, it, message, selection):
+        if it.target is None:
+            yield Event("message", "要写哪一部分？开场白、过渡语、第一/二/三部分，还是结尾？")
+            return
+        if it.target.kind in ("whole",):
+            yield from self._do_draft_all(it, message, selection)
+            return
+        key = self._resolve(it.target)
+        if key is None:
+            yield Event("message", "没弄清要写哪一部分。" + self._exists_message())
+            return
+        if key.startswith("part") and int(key[4:]) > 3 and int(key[4:]) > max(self.doc.part_numbers() or [0]) + 1:
+            yield Event("message", f"讲话稿按三个部分组织，没有{section_label(key)}。" + self._exists_message())
+            return
+        yield from self._draft_section(key, message, topic=it.topic, style=it.style)
+
+    def _spec(self, key: str, message: str, topic: str = "") -> DraftSpec:
+        heading, items = None, []
+        if key.startswith("part"):
+            n = int(key[4:])
+            if topic:
+                heading = topic if len(topic) <= 30 else None
+            elif self.outline and n in self.outline[0]:
+                heading = self.outline[0][n]
+                items = self.outline[1].get(n, [])
+            elif self.doc.get(key):
+                first = self.doc.get(key).split("\n", 1)[0]
+                h = match_heading(first)
+                heading = h[1] if h else None
+        guidance = ""
+        if self.outline:
+            guidance = "全文提纲：" + "；".join(f"{cn_numeral(n)}、{h}" for n, h in sorted(self.outline[0].items()))
+        return DraftSpec(
+            section=key, request=message, occasion=self.occasion, topic=topic, heading=heading, items=items,
+            facts=self.ledger_facts(), guidance=guidance,
+        )
+
+    def ledger_facts(self) -> str:
+        vals = [f"{e.label}={e.value}" for e in self.ledger.entries.values() if e.status == "confirmed" and e.value]
+        return "；".join(dict.fromkeys(vals))
+
+    def allowed_text(self) -> str:
+        """Everything the user has given: messages, confirmed values, the document as it stands."""
+        return "\n".join(self.facts + [self.ledger.allowed_text(), self.doc.text(), self.occasion])
+
+    def _draft_section(self, key: str, message: str, topic: str = "", style: str | None = None) -> Iterator[Event]:
+        label = section_label(key)
+        spec = self._spec(key, message, topic)
+        if style and style in STYLE_INSTRUCTIONS:
+            spec.guidance = (spec.guidance + "\n" if spec.guidance else "") + "风格：" + STYLE_INSTRUCTIONS[style]
+        yield Event("status", f"正在检索往年讲话中可借鉴的{label}……", key)
+        t0 = time.perf_counter()
+        passages = self.drafter.retrieve(spec)
+        self.last.timing["retrieve_s"] = time.perf_counter() - t0
+        self.sources = passages
+        self.last.sources = passages
+        yield Event("status", f"找到 {len(passages)} 段参考。模型正在阅读提示（本地模型约需十几秒）……", key)
+        raw = ""
+        for piece in self.drafter.stream(spec, passages, self.last.timing):
+            raw += piece
+            yield Event("delta", raw, key)
+        fixed = self.drafter.finalize(spec, raw, self.allowed_text())
+        if not fixed.ok:
+            yield Event("error", f"{label}没有写入：{fixed.error}")
+            return
+        text, filled = self._apply_known(fixed.text)
+        new = self.doc.copy()
+        new.set(key, text)
+        self._commit(new, f"起草{label}", key)
+        self.last_section = key
+        notes = fixed.notes + ([f"已按您确认的信息填入：{filled}"] if filled else [])
+        yield Event("message", self._done_message(f"已起草{label}", key, notes), key)
+
+    def _apply_known(self, text: str) -> tuple[str, str]:
+        """Fill blanks in new text with values the user already confirmed."""
+        new, changes = self.ledger.apply(text)
+        shown = "、".join(dict.fromkeys(f"{c.value}" for c in changes)) if changes else ""
+        return new, shown
+
+    def _done_message(self, head: str, key: str | None, notes: list[str]) -> str:
+        lines = [head + "。"]
+        if key and self.doc.get(key):
+            lines.append(f"（{count_chars(self.doc.get(key))} 字，约 {count_chars(self.doc.get(key)) / self.cpm:.1f} 分钟）")
+        lines += [f"· {n}" for n in notes]
+        open_n = len(self.ledger.open_entries())
+        if open_n:
+            lines.append(f"文中还有 {open_n} 处空白待填，可以直接告诉我，例如「“_”规划是十五五」。")
+        if "ttft_s" in self.last.timing:
+            lines.append(f"（首字 {self.last.timing['ttft_s']:.1f} 秒，共 {self.last.timing.get('total_s', 0):.1f} 秒）")
+        return "\n".join(lines)
+
+    def _do_outline(self, it, message, selection):
+        spec = DraftSpec(section="outline", request=message, occasion=self.occasion, facts=self.ledger_facts())
+        yield Event("status", "正在检索往年讲话的结构……")
+        passages = self.drafter.retrieve(spec)
+        self.sources = self.last.sources = passages
+        yield Event("status", "模型正在拟提纲……")
+        raw = ""
+        for piece in self.drafter.stream(spec, passages, self.last.timing):
+            raw += piece
+            yield Event("delta", raw, "outline")
+        headings, items, notes = repair.repair_outline(raw)
+        text = outline_text(headings, items)
+        inventions = placeholders.find_invented(text, self.allowed_text())
+        if inventions:
+            headings = {n: placeholders.blank_out(h, inventions) for n, h in headings.items()}
+            items = {n: [placeholders.blank_out(x, inventions) for x in v] for n, v in items.items()}
+        self.outline = (headings, items)
+        yield Event("message", "提纲如下，可以说「第二部分加一条……」调整，或说「按提纲写全文」「写第二部分」：\n"
+                    + outline_text(headings, items) + ("\n" + "\n".join(f"· {n}" for n in notes) if notes else ""))
+
+    def _do_outline_edit(self, it, message, selection):
+        if self.outline is None:
+            yield Event("message", "还没有提纲。请先说「帮我给……写个提纲」。")
+            return
+        headings, items = self.outline
+        headings, items = dict(headings), {k: list(v) for k, v in items.items()}
+        target = it.target
+        n = target.part if target and target.part else 2
+        m_add = re.search(r"(?:加|增加|添加|补充)(?:一条|一项|一点)?(?:关于)?(.+?)(?:的)?(?:内容)?$", message)
+        m_title = re.search(r"标题(?:改成|改为|换成)[“\"「]?(.+?)[”\"」]?$", message)
+        m_del = re.search(r"(?:删掉|删除|去掉)(?:第[一二三四五六七八九十\d]+部分的?)?第([一二三四五六七八九十\d]+)条", message)
+        if m_title:
+            headings[n] = m_title.group(1).strip("。")
+            done = f"第{cn_numeral(n)}部分标题改为“{headings[n]}”"
+        elif m_del:
+            k = intents.cn_int(m_del.group(1)) or 0
+            if not 1 <= k <= len(items.get(n, [])):
+                yield Event("message", f"第{cn_numeral(n)}部分没有第{k}条。")
+                return
+            removed = items[n].pop(k - 1)
+            done = f"删去了第{cn_numeral(n)}部分的“{removed}”"
+        elif m_add:
+            what = m_add.group(1).strip("。，, ")
+            what = re.sub(r"^(一条|一项|一点)?(关于)?", "", what)
+            items.setdefault(n, []).append(what if what.startswith(("要", "加强", "推进")) else f"加强{what}")
+            done = f"第{cn_numeral(n)}部分加了一条：{items[n][-1]}"
+        else:
+            yield Event("message", "没看懂要怎么改提纲。可以说「第二部分加一条关于家风建设的」「把第三部分标题改成……」「删掉第二部分第三条」。")
+            return
+        self.outline = (headings, items)
+        yield Event("message", f"好的，{done}。当前提纲：\n" + outline_text(headings, items))
+
+    def _do_draft_all(self, it, message, selection):
+        if self.outline is None and not self.occasion:
+            yield Event("message", "请先告诉我是什么会议或场合，例如「为区妇联第四次代表大会写个提纲」。")
+            return
+        done = []
+        for key in ["opening", "transition", part_key(1), part_key(2), part_key(3), "closing"]:
+            for ev in self._draft_section(key, message):
+                if ev.kind == "message":
+                    done.append(section_label(key))
+                    continue
+                if ev.kind == "error":
+                    yield ev
+                    yield Event("message", f"已完成：{'、'.join(done) or '无'}。{ev.text} 可以再说「写{section_label(key)}」重试。")
+                    return
+                yield ev
+        yield Event("message", self._done_message(f"全文已按提纲起草完成（{'、'.join(done)}）", None, []))
+
+    def _do_refine(self, it, message, selection):
+        if self.doc.is_empty:
+            yield Event("message", "还没有可以修改的内容。请先起草，例如「写开场白」。")
+            return
+        target = it.target or intents.Target("current")
+        if selection:
+            if len(selection) > MAX_SELECTION:
+                yield Event("error", f"选中的文字有 {len(selection)} 字，一次最多修改 {MAX_SELECTION} 字。请分段选择。")
+                return
+            key = self.doc.section_at(self.doc.text().find(selection)) if selection in self.doc.text() else None
+            if key is None:
+                yield Event("error", "选中的文字在当前文档里找不到（可能已被修改）。请重新选择。")
+                return
+            keys = [key]
+        elif target.kind == "whole":
+            keys = self.doc.keys()
+        else:
+            key = self._resolve(target)
+            if key is None:
+                key = self.last_section
+            if key is None or not self.doc.get(key):
+                what = section_label(key) if key else "这一部分"
+                yield Event("message", f"{what}还没有内容，无法修改。" + self._exists_message())
+                return
+            keys = [key]
+        instruction = STYLE_INSTRUCTIONS.get(it.style or "", "")
+        if it.style == "custom" or not instruction:
+            instruction = it.instruction or message
+        new = self.doc.copy()
+        notes: list[str] = []
+        for key in keys:
+            original = selection if selection else self.doc.get(key)
+            length_rule = self._length_rule(it, original, len(keys))
+            yield Event("status", f"正在修改{section_label(key)}……", key)
+            raw = ""
+            for piece in self.drafter.refine_stream(original, instruction, length_rule):
+                raw += piece
+                yield Event("delta", raw, key)
+            result = self._validate_refined(original, raw)
+            if not result.ok:
+                yield Event("error", f"{section_label(key)}没有改动：{result.error}")
+                return
+            if selection:
+                new.set(key, self.doc.get(key).replace(selection, result.text, 1))
+            else:
+                new.set(key, result.text)
+            notes += result.notes
+        label = "润色：" + (next((k for k, v in PRESET_MESSAGES.items() if v == it.style), "") or message[:20])
+        before = self.doc.text()
+        self._commit(new, label, keys[0] if len(keys) == 1 else None)
+        self.last_section = keys[0] if len(keys) == 1 else self.last_section
+        summary = diff_summary(before, self.doc.text())
+        yield Event("message", self._done_message(f"已修改{'全文' if len(keys) > 1 else section_label(keys[0])}（{summary}）",
+                                                  keys[0] if len(keys) == 1 else None, notes))
+
+    def _length_rule(self, it, original: str, sections: int) -> str:
+        chars = it.chars
+        if it.minutes:
+            chars = int(it.minutes * self.cpm / max(1, sections))
+            if sections == 1 and len(self.doc.keys()) > 1 and it.target and it.target.kind == "whole":
+                chars = int(it.minutes * self.cpm / len(self.doc.keys()))
+        if chars:
+            return f"4. 修改后约 {chars} 字（原文 {count_chars(original)} 字）。"
+        return ""
+
+    def _validate_refined(self, original: str, raw: str) -> repair.Repaired:
+        lines = repair.clean_lines(raw)
+        if not lines:
+            return repair.Repaired("", error="模型没有返回内容，原文保留。请重试。")
+        notes = []
+        o_lines = original.split("\n")
+        o_head = match_heading(o_lines[0]) if o_lines else None
+        if o_head:
+            if lines and match_heading(lines[0]):
+                if lines[0] != o_lines[0]:
+                    lines[0] = o_lines[0]
+                    notes.append("标题行保持原样")
+            else:
+                lines.insert(0, o_lines[0])
+                notes.append("模型删掉了标题，已恢复")
+        o_items = [m[0] for l in o_lines if (m := match_item(l))]
+        r_items = [m[0] for l in lines if (m := match_item(l))]
+        if o_items and not r_items:
+            body = lines[1:] if o_head else lines
+            intro_n = len([l for l in o_lines[1 if o_head else 0:] if not match_item(l)])
+            if len(body) == len(o_items) + intro_n:
+                for i, marker in enumerate(o_items):
+                    j = intro_n + i + (1 if o_head else 0)
+                    lines[j] = marker + re.sub(r"^[（(]?\d+[)）.、]?", "", lines[j])
+                notes.append("条目标记已恢复")
+        text = "\n".join(lines)
+        why = repair.check_refined(original, text)
+        if why:
+            return repair.Repaired("", error=why + "，为保持结构，原文保留。可以换个说法再试。")
+        o_blanks = len(placeholders.find_blanks(original))
+        r_blanks = len(placeholders.find_blanks(text))
+        if r_blanks < o_blanks:
+            return repair.Repaired("", error=f"修改稿少了 {o_blanks - r_blanks} 处待填空白（模型不能替您填写），原文保留。")
+        fixed = guard_facts(repair.Repaired(text, notes), self.allowed_text())
+        return fixed
+
+    def _do_fill(self, it, message, selection):
+        if self.doc.is_empty:
+            yield Event("message", "文档里还没有空白可填。请先起草或粘贴讲稿。")
+            return
+        self.ledger.refresh(self.doc.text())
+        req = placeholders.parse_fill(message, self.ledger)
+        if req is None:
+            yield Event("message", "没看出要填哪个空。可以这样说：「“_”规划是十五五」「第一个空填十四五」。")
+            return
+        if isinstance(req, placeholders.FillProblem):
+            yield Event("message", req.message)
+            return
+        yield from self._fill(req.ids, req.value)
+
+    def _fill(self, ids: list[str], value: str) -> Iterator[Event]:
+        entries = [self.ledger.entries[i] for i in ids if i in self.ledger.entries]
+        if not entries:
+            yield Event("message", "没有找到这个空白。")
+            return
+        self.ledger.fill(ids, value)
+        text, changes = self.ledger.apply(self.doc.text())
+        if not changes:
+            yield Event("message", "没有需要改动的地方。")
+            return
+        new = Document.from_text(text)
+        new.title = self.doc.title
+        self._commit(new, f"填空：{entries[0].label}={value}", None)
+        where = "、".join(dict.fromkeys(section_label(k) for c in changes if (k := new.section_at(c.new_start))))
+        yield Event("message", f"已把 {len(changes)} 处“{entries[0].label}”填为“{value}”（{where}）。以后起草的内容也会沿用这个值。"
+                    + (f"\n还有 {len(self.ledger.open_entries())} 处空白待填。" if self.ledger.open_entries() else ""))
+
+    def fill_from_panel(self, entry_id: str, value: str) -> str:
+        """The ledger panel: set a value for one blank (and every matching one)."""
+        value = (value or "").strip()
+        problem = placeholders.value_problem(value)
+        if problem:
+            return problem
+        self.ledger.refresh(self.doc.text())
+        if entry_id not in self.ledger.entries:
+            return f"没有编号为 {entry_id} 的空白。"
+        key = self.ledger.entries[entry_id].key
+        ids = [e.id for e in self.ledger.group(key)]
+        return "\n".join(ev.text for ev in self._fill(ids, value))
+
+    def _do_undo(self, it, message, selection):
+        doc = self.history.undo()
+        if doc is None:
+            yield Event("message", "没有可以撤销的修改了。")
+            return
+        self._set_doc(doc)
+        yield Event("message", f"已撤销，回到版本 {self.history.current.id}（{self.history.current.label}）。")
+
+    def _do_redo(self, it, message, selection):
+        doc = self.history.redo()
+        if doc is None:
+            yield Event("message", "没有可以重做的修改。")
+            return
+        self._set_doc(doc)
+        yield Event("message", f"已重做，回到版本 {self.history.current.id}（{self.history.current.label}）。")
+
+    def _do_restore(self, it, message, selection):
+        try:
+            doc = self.history.restore(it.version or 0)
+        except (KeyError, ValueError, IndexError):
+            ids = [v.id for v in self.history.versions]
+            yield Event("message", f"没有版本 {it.version}。现有版本：{ids[0]}–{ids[-1]}。" if ids else "还没有任何版本。")
+            return
+        self._set_doc(doc)
+        yield Event("message", f"已恢复到版本 {it.version}，并保存为新版本 {self.history.current.id}。")
+
+    def _do_diff(self, it, message, selection):
+        vs = self.history.versions
+        if len(vs) < 2:
+            yield Event("message", "还只有一个版本，没有可对比的。")
+            return
+        cur = self.history.current
+        idx = vs.index(cur)
+        prev = vs[idx - 1] if idx > 0 else vs[0]
+        yield Event("message", f"版本 {prev.id} → {cur.id}（{cur.label}）：{diff_summary(prev.document().text(), cur.document().text())}。"
+                    "详细对比见右侧“版本”页。")
+
+    def _do_check(self, it, message, selection):
+        if self.doc.is_empty:
+            yield Event("message", "文档还是空的，没有可检查的内容。")
+            return
+        yield Event("message", self.check_report().summary())
+
+    def _do_budget(self, it, message, selection):
+        if it.minutes:
+            self.budget_minutes = it.minutes
+        elif it.chars:
+            self.budget_minutes = round(it.chars / self.cpm, 1)
+        msg = f"好的，讲话时间控制在 {self.budget_minutes:g} 分钟（约 {int((self.budget_minutes or 0) * self.cpm)} 字）。"
+        if not self.doc.is_empty:
+            msg += "\n" + self.check_report().summary()
+        yield Event("message", msg)
+
+    def _load_pasted(self, message: str) -> Iterator[Event]:
+        new = Document.from_text(message)
+        self._commit(new, "粘贴讲稿", None)
+        yield Event("message", f"已把粘贴的讲稿载入文档（{len(new.part_numbers())} 个部分，{count_chars(message)} 字）。"
+                    f"发现 {len(self.ledger.open_entries())} 处空白。")
+
+    # --- state -----------------------------------------------------------------------
+    def _commit(self, doc: Document, label: str, section: str | None, meta: dict | None = None) -> None:
+        self.doc = doc
+        self.history.commit(doc, label, section, meta)
+        self.ledger.refresh(self.doc.text())
+
+    def _set_doc(self, doc: Document) -> None:
+        self.doc = doc
+        self.ledger.refresh(self.doc.text())
+
+    def check_report(self, sources: list[str] | None = None):
+        return run_checks(self.doc.text(), chars_per_minute=self.cpm, budget_minutes=self.budget_minutes, sources=sources)
+
+
+def friendly_error(exc: Exception) -> str:
+    """One clear, actionable message for a failure outside our control; never a secret."""
+    import openai
+
+    from .model_files import ModelFileError
+
+    if isinstance(exc, ModelFileError):
+        return str(exc)
+    if isinstance(exc, openai.AuthenticationError):
+        return "模型服务拒绝了 API 密钥（401）。请检查 OPENAI_API_KEY 设置。文档没有改动。"
+    if isinstance(exc, openai.RateLimitError):
+        return "模型服务繁忙或额度已用完（429）。请稍后重试。文档没有改动。"
+    if isinstance(exc, openai.APITimeoutError):
+        return "模型服务响应超时。请稍后重试，或在设置中调大 SPEECH_REQUEST_TIMEOUT。文档没有改动。"
+    if isinstance(exc, openai.APIConnectionError):
+        return "连接不上模型服务。请检查 OPENAI_BASE_URL 是否正确、服务是否已启动；不设置时使用内置本地模型。文档没有改动。"
+    if isinstance(exc, openai.APIStatusError):
+        return f"模型服务出错（HTTP {exc.status_code}）。请稍后重试。文档没有改动。"
+    return f"处理时出错（{type(exc).__name__}）。文档没有改动，可以重试或换个说法。"

@@ -1,0 +1,255 @@
+"""A drafting session end to end with a scripted chat model: drafting, repair, refine, fill, versions, bad input."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from assistant.checks import run_checks
+from assistant.drafting import Drafter
+from assistant.session import Session
+from assistant.settings import Settings
+from assistant.structure import parse
+from tests.fakes import CLOSING, OPENING, PART2, scripted, speech_script
+
+SEED = Path(__file__).resolve().parents[1] / "knowledge" / "speeches" / "000_seed_gonghui_daibiao_dahui.txt"
+
+
+def make_session(script=speech_script, searcher=None) -> Session:
+    settings = Settings()
+    llm = scripted(script)
+    drafter = Drafter(settings, searcher, lambda: llm)
+    s = Session(drafter)
+    s._llm = llm  # for assertions on prompts
+    return s
+
+
+def run(session: Session, message: str, **kw):
+    return list(session.turn(message, **kw))
+
+
+def final(events):
+    return [e for e in events if e.kind in ("message", "error")][-1]
+
+
+def test_draft_part_two_streams_and_has_heading_and_items():
+    s = make_session()
+    events = run(s, "写第二部分：围绕中心、服务大局")
+    kinds = [e.kind for e in events]
+    assert "status" in kinds and "delta" in kinds and kinds[-1] == "message"
+    assert kinds.index("delta") < kinds.index("message")
+    text = s.doc.get("part2")
+    first = text.split("\n")[0]
+    assert first.startswith("二、")
+    part = parse(text).parts[0]
+    assert [i.marker for i in part.items] == ["一是", "二是", "三是"]
+    assert set(s.doc.sections) == {"part2"}  # only the part that was asked for
+    assert s.last_section == "part2"
+
+
+def test_heading_comes_from_the_request_topic():
+    s = make_session(lambda p: "新形势下要做好工作。\n1. 抓好学习\n2. 抓好落实\n3. 抓好保障")
+    run(s, "写第二部分：围绕中心、服务大局")
+    lines = s.doc.get("part2").split("\n")
+    assert lines[0] == "二、围绕中心、服务大局"
+    assert [l[:2] for l in lines[2:]] == ["一是", "二是", "三是"]
+
+
+def test_a_reply_with_extra_parts_keeps_only_the_one_asked_for():
+    reply = PART2 + "\n三、切实加强组织领导\n各级党委要重视。"
+    s = make_session(lambda p: reply)
+    ev = final(run(s, "写第二部分"))
+    assert "三、" not in s.doc.get("part2")
+    assert "只保留" in ev.text
+
+
+def test_markdown_and_chatter_are_removed_and_numbering_fixed():
+    reply = "好的，以下是第二部分：\n**三、重点任务**\n- 1. 抓学习。\n- 2. 抓落实。\n- 3. 抓保障。\n希望对您有帮助！"
+    s = make_session(lambda p: reply)
+    run(s, "写第二部分")
+    text = s.doc.get("part2")
+    assert text.split("\n")[0] == "二、重点任务"
+    assert "**" not in text and "好的" not in text and "帮助" not in text
+    assert [l[:2] for l in text.split("\n")[1:]] == ["一是", "二是", "三是"]
+
+
+def test_invented_name_date_and_number_become_blanks():
+    reply = "刚才，张三同志代表区妇联作了报告，2025年共发展会员1200名。下面，我讲三点意见。"
+    s = make_session(lambda p: reply)
+    ev = final(run(s, "写过渡语"))
+    text = s.doc.get("transition")
+    assert "张三" not in text and "2025年" not in text and "1200" not in text
+    assert "没有提供" in ev.text
+
+
+def test_facts_the_user_gave_are_kept():
+    reply = "刚才，王惠兰同志代表区妇联作了报告。下面，我讲三点意见。"
+    s = make_session(lambda p: reply)
+    run(s, "写过渡语，报告人是王惠兰同志")
+    assert "王惠兰同志" in s.doc.get("transition")
+
+
+def test_empty_reply_is_refused_and_document_unchanged():
+    s = make_session()
+    run(s, "写第二部分")
+    before = s.doc.text()
+    s.drafter._llm = scripted(lambda p: "")
+    ev = final(run(s, "重写第二部分"))
+    assert ev.kind == "error"
+    assert s.doc.text() == before
+
+
+def test_refine_keeps_structure_and_makes_a_version():
+    s = make_session()
+    run(s, "写第二部分")
+    n = len(s.history)
+    ev = final(run(s, "第二部分更简洁一些"))
+    assert ev.kind == "message", ev.text
+    assert "进一步深化" in s.doc.get("part2")
+    assert len(s.history) == n + 1
+    assert [i.marker for i in parse(s.doc.get("part2")).parts[0].items] == ["一是", "二是", "三是"]
+
+
+def test_refine_that_drops_an_item_is_refused():
+    s = make_session()
+    run(s, "写第二部分")
+    before = s.doc.text()
+    s.drafter._llm = scripted(lambda p: PART2.replace("二是要", "同时要"))
+    ev = final(run(s, "更正式一些"))
+    assert ev.kind == "error" and "二是" in ev.text
+    assert s.doc.text() == before
+
+
+def test_refine_that_drops_the_heading_gets_it_back():
+    s = make_session()
+    run(s, "写第二部分")
+    s.drafter._llm = scripted(lambda p: "\n".join(PART2.split("\n")[1:]))
+    run(s, "更有气势一些")
+    assert s.doc.get("part2").split("\n")[0] == PART2.split("\n")[0]
+
+
+def test_refine_that_fills_a_blank_is_refused():
+    s = make_session()
+    run(s, "写开场白")
+    assert "“_”规划" in s.doc.get("opening")
+    s.drafter._llm = scripted(lambda p: OPENING.replace("“_”规划", "“十五五”规划"))
+    before = s.doc.text()
+    ev = final(run(s, "开场白更亲切一些"))
+    assert ev.kind == "error"
+    assert s.doc.text() == before
+
+
+def test_refine_with_nothing_drafted_and_missing_target():
+    s = make_session()
+    assert "还没有" in final(run(s, "更简洁一些")).text
+    run(s, "写开场白")
+    ev = final(run(s, "第五部分更简洁一些"))
+    assert "开场白" in ev.text and s.doc.keys() == ["opening"]
+
+
+def test_undo_redo_restore_and_diff():
+    s = make_session()
+    run(s, "写第二部分")
+    v1 = s.doc.text()
+    run(s, "第二部分更简洁一些")
+    v2 = s.doc.text()
+    assert v1 != v2
+    run(s, "撤销")
+    assert s.doc.text() == v1
+    run(s, "重做")
+    assert s.doc.text() == v2
+    ev = final(run(s, "对比一下改了什么"))
+    assert "新增" in ev.text or "删去" in ev.text
+    run(s, "回到第1版")
+    assert s.doc.text() == v1
+    assert len(s.history) == 3  # restoring adds a version, nothing is lost
+
+
+def test_fill_by_chat_fills_every_matching_blank_and_later_drafts():
+    s = make_session()
+    run(s, "写开场白")
+    ev = final(run(s, "“_”规划是十五五"))
+    assert "“十五五”规划" in s.doc.get("opening"), ev.text
+    run(s, "写结尾")
+    s.drafter._llm = scripted(lambda p: "在“_”规划开局之年，我们要再接再厉。\n让我们共同努力！")
+    run(s, "重写结尾")
+    assert "“十五五”规划" in s.doc.get("closing")
+
+
+def test_bad_messages_change_nothing():
+    s = make_session()
+    run(s, "写开场白")
+    before = s.doc.text()
+    assert final(run(s, "")).kind == "error"
+    ev = final(run(s, "字" * 50_000))
+    assert ev.kind == "error" and "50000" in ev.text
+    assert s.doc.text() == before
+
+
+def test_two_turns_at_once_the_second_is_told_to_wait():
+    gate = threading.Event()
+
+    def slow(prompt):
+        gate.wait(5)
+        return PART2
+
+    s = make_session(slow)
+    first = s.turn("写第二部分")
+    next(first)  # the first turn holds the session
+    ev = final(run(s, "更简洁一些"))
+    assert ev.kind == "error" and "处理中" in ev.text
+    gate.set()
+    list(first)
+    assert s.doc.get("part2")
+
+
+def test_endpoint_errors_are_one_clear_message_and_keep_the_draft():
+    s = make_session()
+    run(s, "写第二部分")
+    before = s.doc.text()
+
+    def down(prompt):
+        raise openai.APIConnectionError(request=httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions"))
+
+    s.drafter._llm = scripted(down)
+    ev = final(run(s, "写第三部分"))
+    assert ev.kind == "error" and "OPENAI_BASE_URL" in ev.text
+    assert s.doc.text() == before
+
+
+def test_outline_then_full_draft_passes_structure_checks():
+    s = make_session()
+    ev = final(run(s, "帮我给区妇联第四次代表大会写个提纲"))
+    assert "一、" in ev.text and "三、" in ev.text
+    ev = final(run(s, "第二部分加一条关于家风建设的"))
+    assert "家风建设" in ev.text
+    ev = final(run(s, "按提纲写全文"))
+    assert ev.kind == "message", ev.text
+    report = run_checks(s.doc.text())
+    assert not report.errors, [e.message for e in report.errors]
+    assert s.doc.keys() == ["opening", "transition", "part1", "part2", "part3", "closing"]
+    # the outline's heading for part 2 was used
+    assert s.doc.get("part2").startswith("二、聚焦中心大局建功新时代")
+
+
+def test_pasting_a_speech_loads_it_as_the_document():
+    s = make_session()
+    ev = final(run(s, SEED.read_text(encoding="utf-8").split("---\n", 2)[2]))
+    assert "载入" in ev.text
+    assert s.doc.part_numbers() == [1, 2, 3]
+    assert len(s.ledger.open_entries()) == 6
+
+
+def test_direct_edit_makes_a_version_and_is_undoable():
+    s = make_session()
+    run(s, "写开场白")
+    edited = s.doc.text() + "\n" + CLOSING
+    note = s.edit_document(edited)
+    assert "已保存" in note
+    assert s.doc.get("closing") == CLOSING
+    run(s, "撤销")
+    assert "closing" not in s.doc.sections
