@@ -76,6 +76,32 @@ def _join(text: str, group: list[Paragraph]) -> str:
     return out
 
 
+def _uncovered(part) -> tuple[list[Paragraph], list[Paragraph]]:
+    """Text of a part outside its items: (before the first item, after the last item).
+
+    Paragraph-level items cover whole paragraphs; inline items (一是…二是… inside one
+    paragraph) leave a lead-in and maybe later paragraphs, which must not be lost.
+    """
+    if not part.items:
+        return list(part.paragraphs), []
+    first, last = part.items[0].start, part.items[-1].end
+    before, after = [], []
+    for p in part.paragraphs:
+        if p.end <= first:
+            before.append(p)
+        elif p.start < first:
+            lead = p.text[: first - p.start].rstrip()
+            if lead:
+                before.append(Paragraph(lead, p.start, p.start + len(lead)))
+        if p.start >= last:
+            after.append(p)
+        elif p.end > last and p.start < last:
+            rest = p.text[last - p.start :].lstrip()
+            if rest:
+                after.append(Paragraph(rest, p.end - len(rest), p.end))
+    return before, after
+
+
 def chunk_speech(speech: Speech, limit: int = MAX_CHARS) -> list[Chunk]:
     text = speech.text
     chunks: list[Chunk] = []
@@ -86,7 +112,7 @@ def chunk_speech(speech: Speech, limit: int = MAX_CHARS) -> list[Chunk]:
         chunks.append(Chunk(t.text, "opening", "transition", start=t.start, end=t.end))
     for part in speech.parts:
         head = part.heading_line
-        intro = part.intro
+        intro, tail = _uncovered(part)
         if not intro:
             # the heading alone still tells retrieval what the part is about
             chunks.append(Chunk(head.text, part.role, "part", part.number, part.heading, start=head.start, end=head.end))
@@ -100,6 +126,9 @@ def chunk_speech(speech: Speech, limit: int = MAX_CHARS) -> list[Chunk]:
             chunks.append(
                 Chunk(item.text, part.role, "part", part.number, part.heading, item.number, item.start, item.end)
             )
+        for group in _group(tail, limit):
+            chunks.append(Chunk(_join(text, group), part.role, "part", part.number, part.heading,
+                                start=group[0].start, end=group[-1].end))
     for group in _group(speech.closing, limit) if speech.closing else []:
         chunks.append(Chunk(_join(text, group), "closing", "closing", start=group[0].start, end=group[-1].end))
     return chunks

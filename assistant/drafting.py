@@ -134,24 +134,17 @@ class Drafter:
         }
 
     def chain(self, spec: DraftSpec) -> Runnable:
+        """The LCEL chain for one section: prompt | chat model | text."""
         return self.prompts.chat(self.prompt_name(spec)) | self.llm | StrOutputParser()
 
     def stream(self, spec: DraftSpec, passages: list[Passage], timing: dict | None = None) -> Iterator[str]:
-        """Stream the model's reply; ``timing`` receives ttft_s and total_s."""
-        t0 = time.perf_counter()
-        first = True
-        for piece in self.chain(spec).stream(self.variables(spec, passages)):
-            if first and piece:
-                first = False
-                if timing is not None:
-                    timing["ttft_s"] = time.perf_counter() - t0
-            yield piece
-        if timing is not None:
-            timing["total_s"] = time.perf_counter() - t0
+        """Stream the model's reply; ``timing`` receives ttft_s, total_s and finish_reason."""
+        chain = self.prompts.chat(self.prompt_name(spec)) | self.llm
+        yield from _stream_text(chain, self.variables(spec, passages), timing)
 
-    def refine_stream(self, text: str, instruction: str, length_rule: str = "") -> Iterator[str]:
-        chain = self.prompts.chat("refine") | self.llm | StrOutputParser()
-        yield from chain.stream({"instruction": instruction, "text": text, "length_rule": length_rule})
+    def refine_stream(self, text: str, instruction: str, length_rule: str = "", timing: dict | None = None) -> Iterator[str]:
+        chain = self.prompts.chat("refine") | self.llm
+        yield from _stream_text(chain, {"instruction": instruction, "text": text, "length_rule": length_rule}, timing)
 
     def classify(self, message: str) -> str:
         chain = self.prompts.plain("classify") | self.llm | StrOutputParser()
@@ -177,6 +170,36 @@ class Drafter:
         if not fixed.ok:
             return fixed
         return guard_facts(fixed, allowed)
+
+
+class IncompleteReply(RuntimeError):
+    """The model's stream ended without saying it had finished (connection dropped)."""
+
+
+def _stream_text(chain: Runnable, variables: dict, timing: dict | None) -> Iterator[str]:
+    """Yield text pieces; record time to first token and why the model stopped.
+
+    A stream that ends without a finish reason was cut off: raise IncompleteReply so
+    the partial text is never taken for a finished draft.
+    """
+    timing = timing if timing is not None else {}
+    t0 = time.perf_counter()
+    finish = None
+    got_text = False
+    for chunk in chain.stream(variables):
+        piece = chunk.content if isinstance(chunk.content, str) else ""
+        reason = (getattr(chunk, "response_metadata", None) or {}).get("finish_reason")
+        if reason:
+            finish = reason
+        if piece:
+            if not got_text:
+                got_text = True
+                timing["ttft_s"] = time.perf_counter() - t0
+            yield piece
+    timing["total_s"] = time.perf_counter() - t0
+    timing["finish_reason"] = finish
+    if got_text and finish is None:
+        raise IncompleteReply("模型的回复中途中断了")
 
 
 def guard_facts(fixed: repair.Repaired, allowed: str) -> repair.Repaired:

@@ -177,6 +177,18 @@ def has_blank(text: str) -> bool:
     return bool(find_blanks(text))
 
 
+detect = find_blanks  # the name the session uses
+
+
+def placeholder_json(text: str) -> list[dict]:
+    """The blanks of a text as plain dicts (for ``check --json``)."""
+    return [
+        {"id": e.id, "text": e.text, "label": e.label, "kind": e.kind, "key": e.key,
+         "context": e.context, "start": e.start, "end": e.end}
+        for e in Ledger.from_text(text).listed()
+    ]
+
+
 # --------------------------------------------------------------------------
 # Context, kind, key
 # --------------------------------------------------------------------------
@@ -338,6 +350,11 @@ class Change:
     end: int
     new_start: int  # where the value starts in the output text
     context: str
+
+    @property
+    def offset(self) -> int:
+        """Where the filled value now stands (for locating the section it is in)."""
+        return self.new_start
 
 
 @dataclass
@@ -577,6 +594,9 @@ def value_problem(value: str) -> str:
     if inner:
         return f"要填入的内容里还有空（“{inner[0].text}”），请给出确定的内容。"
     return ""
+
+
+validate_value = value_problem  # the name the session's ledger panel uses
 
 
 def _strip_quotes(value: str) -> str:
@@ -1129,7 +1149,7 @@ def consistency_issues(text: str, ledger: Ledger) -> list[str]:
 
 __all__ = [
     "BadValue", "Blank", "Change", "Entry", "FillProblem", "FillRequest", "Filled", "Invention", "KINDS",
-    "Ledger", "Proposal", "STATUS_LABELS", "blank_key", "blank_out", "consistency_issues", "find_blanks",
-    "find_invented", "fit_value", "has_blank", "infer_kind", "open_count", "parse_fill", "plan_name",
-    "plan_number", "propose_from_context", "value_problem",
+    "Ledger", "Proposal", "STATUS_LABELS", "blank_key", "blank_out", "consistency_issues", "detect",
+    "find_blanks", "find_invented", "fit_value", "has_blank", "infer_kind", "open_count", "parse_fill",
+    "placeholder_json", "plan_name", "plan_number", "propose_from_context", "validate_value", "value_problem",
 ]

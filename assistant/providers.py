@@ -66,6 +66,10 @@ def make_chat_model(settings: Settings, **overrides) -> BaseChatModel:
         stream_usage=True,
     )
     kwargs.update(overrides)
+    if provider == "local":
+        # langchain-openai sends the limit as `max_completion_tokens`, which llama-cpp-python's
+        # server ignores; it only reads `max_tokens`.
+        kwargs["extra_body"] = {"max_tokens": kwargs["max_tokens"]}
     return ChatOpenAI(**kwargs)
 
 

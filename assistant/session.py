@@ -70,8 +70,13 @@ class Turn:
     timing: dict = field(default_factory=dict)
 
 
-class Busy(RuntimeError):
-    pass
+class PartialReply(RuntimeError):
+    """A reply broke off after some text had arrived."""
+
+    def __init__(self, text: str, cause: Exception):
+        super().__init__(str(cause))
+        self.text = text
+        self.cause = cause
 
 
 class Session:
@@ -93,6 +98,7 @@ class Session:
         self.facts: list[str] = []  # what the user has told us (messages), for the no-invention guard
         self.messages: list[dict] = []
         self.last: Turn = Turn()
+        self.incomplete: dict | None = None  # the last reply that broke off, kept for the user
         self.title = "新讲话稿"
         self._busy = threading.Lock()
 
@@ -286,11 +292,13 @@ class Session:
         self.sources = passages
         self.last.sources = passages
         yield Event("status", f"找到 {len(passages)} 段参考。模型正在阅读提示（本地模型约需十几秒）……", key)
-        raw = ""
-        for piece in self.drafter.stream(spec, passages, self.last.timing):
-            raw += piece
-            yield Event("delta", raw, key)
+        raw = yield from self._stream_into(key, self.drafter.stream(spec, passages, self.last.timing))
+        if self.last.timing.get("finish_reason") == "length":
+            raw_note = ["回复达到长度上限，结尾可能不完整，可以说「压缩一下」或重写"]
+        else:
+            raw_note = []
         fixed = self.drafter.finalize(spec, raw, self.allowed_text())
+        fixed.notes += raw_note
         if not fixed.ok:
             yield Event("error", f"{label}没有写入：{fixed.error}")
             return
@@ -326,10 +334,7 @@ class Session:
         passages = self.drafter.retrieve(spec)
         self.sources = self.last.sources = passages
         yield Event("status", "模型正在拟提纲……")
-        raw = ""
-        for piece in self.drafter.stream(spec, passages, self.last.timing):
-            raw += piece
-            yield Event("delta", raw, "outline")
+        raw = yield from self._stream_into("outline", self.drafter.stream(spec, passages, self.last.timing))
         headings, items, notes = repair.repair_outline(raw)
         text = outline_text(headings, items)
         inventions = placeholders.find_invented(text, self.allowed_text())
@@ -423,10 +428,7 @@ class Session:
             original = selection if selection else self.doc.get(key)
             length_rule = self._length_rule(it, original, len(keys))
             yield Event("status", f"正在修改{section_label(key)}……", key)
-            raw = ""
-            for piece in self.drafter.refine_stream(original, instruction, length_rule):
-                raw += piece
-                yield Event("delta", raw, key)
+            raw = yield from self._stream_into(key, self.drafter.refine_stream(original, instruction, length_rule, self.last.timing))
             result = self._validate_refined(original, raw)
             if not result.ok:
                 yield Event("error", f"{section_label(key)}没有改动：{result.error}")
@@ -593,6 +595,24 @@ class Session:
         yield Event("message", f"已把粘贴的讲稿载入文档（{len(new.part_numbers())} 个部分，{count_chars(message)} 字）。"
                     f"发现 {len(self.ledger.open_entries())} 处空白。")
 
+    def _stream_into(self, key: str, pieces: Iterator[str]):
+        """Relay streamed text as delta events and return it; keep partial text if the stream breaks.
+
+        Partial text never enters the document: it is kept in ``self.incomplete`` (shown to
+        the user, marked incomplete) and the document and its versions stay as they were.
+        """
+        raw = ""
+        try:
+            for piece in pieces:
+                raw += piece
+                yield Event("delta", raw, key)
+        except Exception as exc:
+            if raw:
+                self.incomplete = {"section": key, "text": raw, "error": type(exc).__name__}
+                raise PartialReply(raw, exc) from exc
+            raise
+        return raw
+
     # --- state -----------------------------------------------------------------------
     def _commit(self, doc: Document, label: str, section: str | None, meta: dict | None = None) -> None:
         self.doc = doc
@@ -611,8 +631,15 @@ def friendly_error(exc: Exception) -> str:
     """One clear, actionable message for a failure outside our control; never a secret."""
     import openai
 
+    from .drafting import IncompleteReply
     from .model_files import ModelFileError
 
+    if isinstance(exc, PartialReply):
+        head = friendly_error(exc.cause)
+        return (f"{head}\n已收到的 {count_chars(exc.text)} 字是不完整的草稿，没有写入文档（上一版保持不变）：\n"
+                f"【未完成】{exc.text}")
+    if isinstance(exc, IncompleteReply):
+        return "模型的回复中途中断，内容不完整，没有采用。请重试。文档没有改动。"
     if isinstance(exc, ModelFileError):
         return str(exc)
     if isinstance(exc, openai.AuthenticationError):
@@ -621,8 +648,20 @@ def friendly_error(exc: Exception) -> str:
         return "模型服务繁忙或额度已用完（429）。请稍后重试。文档没有改动。"
     if isinstance(exc, openai.APITimeoutError):
         return "模型服务响应超时。请稍后重试，或在设置中调大 SPEECH_REQUEST_TIMEOUT。文档没有改动。"
+    if isinstance(exc, openai.APIConnectionError) and _dropped_mid_reply(exc):
+        return "模型服务在回复途中断开了连接，回复不完整，没有采用。请重试。文档没有改动。"
     if isinstance(exc, openai.APIConnectionError):
         return "连接不上模型服务。请检查 OPENAI_BASE_URL 是否正确、服务是否已启动；不设置时使用内置本地模型。文档没有改动。"
     if isinstance(exc, openai.APIStatusError):
         return f"模型服务出错（HTTP {exc.status_code}）。请稍后重试。文档没有改动。"
     return f"处理时出错（{type(exc).__name__}）。文档没有改动，可以重试或换个说法。"
+
+
+def _dropped_mid_reply(exc: BaseException) -> bool:
+    """True when the connection was made but broke during the reply (not: the service is unreachable)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if type(exc).__name__ in ("RemoteProtocolError", "ReadError"):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False

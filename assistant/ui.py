@@ -159,18 +159,18 @@ def build_app(services: Services) -> gr.Blocks:
                 yield ("", hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
 
         outputs = [msg, chatbot, state, selection] + panel_outputs
-        msg.submit(send, [msg, chatbot, state, selection], outputs, concurrency_limit=None)
+        msg.submit(send, [msg, chatbot, state, selection], outputs, api_name="chat")
 
         def command(text):
             def handler(history, session, sel):
                 yield from send(text, history, session, sel)
             return handler
 
-        for btn, (name, _style) in zip(preset_btns, PRESET_MESSAGES.items()):
-            btn.click(command(f"{name}一些"), [chatbot, state, selection], outputs)
-        undo_btn.click(command("撤销"), [chatbot, state, selection], outputs)
-        redo_btn.click(command("重做"), [chatbot, state, selection], outputs)
-        check_btn.click(command("检查一下"), [chatbot, state, selection], outputs)
+        for btn, (name, style) in zip(preset_btns, PRESET_MESSAGES.items()):
+            btn.click(command(f"{name}一些"), [chatbot, state, selection], outputs, api_name=f"preset_{style}")
+        undo_btn.click(command("撤销"), [chatbot, state, selection], outputs, api_name="undo")
+        redo_btn.click(command("重做"), [chatbot, state, selection], outputs, api_name="redo")
+        check_btn.click(command("检查一下"), [chatbot, state, selection], outputs, api_name="check")
 
         def on_select(evt: gr.SelectData):
             text = evt.value if isinstance(evt.value, str) else ""

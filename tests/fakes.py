@@ -32,6 +32,8 @@ class ScriptedChat(BaseChatModel):
         text = self._reply(messages)
         for i in range(0, len(text), self.chunk):
             yield ChatGenerationChunk(message=AIMessageChunk(content=text[i : i + self.chunk]))
+        # like the OpenAI protocol: the last chunk says why the model stopped
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={"finish_reason": "stop"}))
 
 
 def scripted(script: Callable[[str], str], chunk: int = 7) -> ScriptedChat:

@@ -358,8 +358,7 @@ def test_inline_items_are_chunks():
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: chunk_speech drops the lead-in of inline 一是…二是… items and any "
-                   "paragraph after them (Part.intro is empty for inline items); see report")
+
 def test_inline_items_lose_no_text():
     para = "全县上下要抓好三件事：一是要抓项目建设，确保投资增长；二是要抓招商引资，引进一批好项目；三是要抓民生改善，办好十件实事。"
     text = "\n".join(["今天召开会议。", "下面，我讲三点意见。", "一、提高认识", "认识很重要。", "二、突出重点", para,

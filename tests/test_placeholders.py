@@ -518,3 +518,20 @@ def test_a_consistent_filled_text_has_no_issues(ledger: Ledger, seed: str) -> No
     assert len(changes) == 6
     assert open_count(filled, ledger) == 0 and open_count(seed, ledger) == 0 and open_count(seed) == 6
     assert consistency_issues(filled, ledger) == []
+
+
+# --------------------------------------------------------------------------
+# Names the session and the CLI use
+# --------------------------------------------------------------------------
+
+
+def test_helpers_used_by_the_session_and_cli(seed: str) -> None:
+    from assistant import placeholders
+
+    assert [b.text for b in placeholders.detect(seed)] == ["_"] * 6
+    assert [p["text"] for p in placeholders.placeholder_json("刚才，XX同志作了报告")] == ["XX"]
+    assert placeholders.validate_value("十四五") == "" and placeholders.validate_value("<b>")
+    ledger = Ledger.from_text(seed)
+    ledger.fill(["p2"], "十四五")
+    filled, (change,) = ledger.apply(seed)
+    assert filled[change.offset : change.offset + 3] == "十四五"

@@ -253,3 +253,45 @@ def test_direct_edit_makes_a_version_and_is_undoable():
     assert s.doc.get("closing") == CLOSING
     run(s, "撤销")
     assert "closing" not in s.doc.sections
+
+
+class _BrokenStream(Exception):
+    pass
+
+
+def test_a_stream_that_breaks_half_way_keeps_the_previous_version_and_shows_the_partial_text():
+    from langchain_core.messages import AIMessageChunk
+    from langchain_core.outputs import ChatGenerationChunk
+
+    from tests.fakes import ScriptedChat
+
+    class Breaking(ScriptedChat):
+        def _stream(self, messages, stop=None, run_manager=None, **kw):
+            yield ChatGenerationChunk(message=AIMessageChunk(content="二、重点任务\n一是要抓"))
+            raise openai.APIConnectionError(request=httpx.Request("POST", "http://x/v1/chat/completions"))
+
+    s = make_session()
+    run(s, "写第二部分")
+    before, versions = s.doc.text(), len(s.history)
+    s.drafter._llm = Breaking(script=lambda p: "", calls=[])
+    ev = final(run(s, "重写第二部分"))
+    assert ev.kind == "error" and "【未完成】二、重点任务" in ev.text and "没有写入文档" in ev.text
+    assert s.doc.text() == before and len(s.history) == versions
+    assert s.incomplete["text"].startswith("二、重点任务")
+
+
+def test_a_stream_that_ends_without_finishing_is_not_taken_for_a_draft():
+    from langchain_core.messages import AIMessageChunk
+    from langchain_core.outputs import ChatGenerationChunk
+
+    from tests.fakes import ScriptedChat
+
+    class Truncated(ScriptedChat):
+        def _stream(self, messages, stop=None, run_manager=None, **kw):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=PART2[:40]))  # no finish_reason
+
+    s = make_session()
+    s.drafter._llm = Truncated(script=lambda p: "", calls=[])
+    ev = final(run(s, "写第二部分"))
+    assert ev.kind == "error" and "不完整" in ev.text
+    assert s.doc.is_empty

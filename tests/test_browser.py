@@ -1,0 +1,112 @@
+"""A real browser (Debian's chromium, driven by Playwright) against the launched app."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make test installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, running_app):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.goto(running_app.url)
+    pg.wait_for_selector("#msg textarea")
+    yield pg
+    ctx.close()
+
+
+def send(page, text: str):
+    box = page.locator("#msg textarea")
+    box.fill(text)
+    box.press("Enter")
+
+
+def last_bot(page):
+    return page.locator("#chat .message-row.bot-row, #chat [data-testid='bot']").last
+
+
+def doc_text(page) -> str:
+    return page.locator("#doc textarea").input_value()
+
+
+def test_typing_a_request_streams_a_draft_with_heading(page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    send(page, "写第二部分：围绕中心、服务大局")
+    # while streaming, the bubble shows partial text with a cursor
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#chat')].some(e => e.innerText.includes('▍'))", timeout=30_000
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#chat').innerText.includes('已起草第二部分')", timeout=60_000
+    )
+    chat = page.locator("#chat").inner_text()
+    assert "二、围绕中心、服务大局" in chat and "一是" in chat
+    assert doc_text(page).startswith("二、围绕中心、服务大局")
+    page.get_by_role("tab", name="参考来源").click()
+    page.wait_for_selector("#sources")
+    assert "第二部分" in page.locator("#sources").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "draft_part2.png"), full_page=True)
+
+
+def test_outline_draft_refine_undo_and_diff(page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    send(page, "帮我给区妇联第四次代表大会写个提纲")
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('提纲如下')", timeout=60_000)
+    send(page, "写第二部分")
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已起草第二部分')", timeout=60_000)
+    drafted = doc_text(page)
+    assert drafted.startswith("二、聚焦中心大局建功新时代")
+    page.locator("#preset-concise").click()
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已修改第二部分')", timeout=60_000)
+    refined = doc_text(page)
+    assert refined != drafted and "进一步深化" in refined
+    page.get_by_role("tab", name="版本").click()
+    diff = page.locator("#diff")
+    diff.wait_for()
+    assert "进一步" in diff.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "refine_diff.png"), full_page=True)
+    page.locator("#undo").click()
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已撤销')", timeout=30_000)
+    page.get_by_role("tab", name="文档").click()
+    assert doc_text(page) == drafted
+
+
+def test_fill_a_blank_by_chat_updates_the_ledger(page):
+    send(page, "为区妇联第四次代表大会写开场白")
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已起草开场白')", timeout=60_000)
+    page.get_by_role("tab", name="空白").click()
+    ledger = page.locator("#ledger")
+    ledger.wait_for()
+    assert "规划" in ledger.inner_text() and "open" in ledger.inner_text()
+    send(page, "“_”规划是十五五")
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('十五五')", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#ledger').innerText.includes('confirmed')", timeout=30_000)
+    page.get_by_role("tab", name="文档").click()
+    assert "“十五五”规划" in doc_text(page)
+    page.screenshot(path=str(ARTIFACTS / "fill_blank.png"), full_page=True)
