@@ -178,7 +178,11 @@ class KnowledgeBase:
             return True
         if not self.settings.chroma_dir.exists():
             return True
-        files = {p.name: p for p in speech_files(folder)}
+        bad = m.get("unreadable", {})
+        files = {
+            p.name: p for p in speech_files(folder)
+            if not (p.name in bad and bad[p.name] == {"size": p.stat().st_size, "mtime": p.stat().st_mtime_ns})
+        }
         if set(files) != set(m["sources"]):
             return True
         for name, p in files.items():
@@ -192,6 +196,11 @@ class KnowledgeBase:
         import shutil
 
         with self._lock:
+            if self._store is not None:
+                try:
+                    self._store._client.close()  # release chromadb's cached system before deleting its files
+                except Exception:
+                    pass
             self._store = None
             self._keyword = None
             for p in (self.settings.chroma_dir, self.settings.data_dir / "keyword"):
@@ -221,7 +230,9 @@ class KnowledgeBase:
                     text = read_speech(f)
                 except LoadError as exc:
                     report.errors[f.name] = str(exc)
+                    manifest.setdefault("unreadable", {})[f.name] = {"size": f.stat().st_size, "mtime": f.stat().st_mtime_ns}
                     continue
+                manifest.get("unreadable", {}).pop(f.name, None)
                 h = content_hash(text)
                 old = manifest["sources"].get(f.name)
                 if old and old.get("hash") == h:

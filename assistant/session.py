@@ -613,6 +613,44 @@ class Session:
             raise
         return raw
 
+    # --- persistence -----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "doc": self.doc.snapshot(),
+            "history": self.history.to_dict(),
+            "ledger": self.ledger.to_dict(),
+            "outline": None if self.outline is None else
+            {"headings": {str(k): v for k, v in self.outline[0].items()},
+             "items": {str(k): v for k, v in self.outline[1].items()}},
+            "occasion": self.occasion,
+            "budget_minutes": self.budget_minutes,
+            "last_section": self.last_section,
+            "facts": self.facts[-200:],
+            "messages": self.messages[-400:],
+        }
+
+    def restore_state(self, data: dict) -> None:
+        self.id = data.get("id", self.id)
+        self.title = data.get("title", self.title)
+        self.doc = Document.from_snapshot(data.get("doc", {}))
+        self.history = History.from_dict(data["history"]) if data.get("history") else History()
+        self.ledger = placeholders.Ledger.from_dict(data["ledger"]) if data.get("ledger") else placeholders.Ledger()
+        o = data.get("outline")
+        self.outline = None if not o else (
+            {int(k): v for k, v in o["headings"].items()}, {int(k): v for k, v in o["items"].items()})
+        self.occasion = data.get("occasion", "")
+        self.budget_minutes = data.get("budget_minutes")
+        self.last_section = data.get("last_section")
+        self.facts = list(data.get("facts", []))
+        self.messages = list(data.get("messages", []))
+
+    def display_title(self) -> str:
+        if self.title and self.title != "新讲话稿":
+            return self.title
+        return (self.occasion + "讲话") if self.occasion else (self.doc.title or "新讲话稿")
+
     # --- state -----------------------------------------------------------------------
     def _commit(self, doc: Document, label: str, section: str | None, meta: dict | None = None) -> None:
         self.doc = doc

@@ -356,8 +356,7 @@ def _transition_index(pre: list[Paragraph]) -> int | None:
     for i in range(len(pre) - 1, -1, -1):
         txt = pre[i].text
         if txt.startswith("刚才") or _TRANSITION_HINT.search(txt):
-            # the transition is the last such paragraph; an opening must come before it
-            return i if i > 0 or len(pre) == 1 else i
+            return i  # the transition is the last such paragraph before part 一
     return None
 
 

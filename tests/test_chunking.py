@@ -365,9 +365,19 @@ def test_inline_items_lose_no_text():
                       "此外，还要抓好安全生产。", "三、加强领导", "要加强领导。"])
     s = parse(text)
     chunks = chunk_speech(s)
+    check_chunks(s, chunks)
     joined = "\n".join(c.text for c in chunks)
     assert "全县上下要抓好三件事" in joined
     assert "此外，还要抓好安全生产。" in joined
+    # every character of the speech body is in some chunk
+    for _, p in iter_paragraph_roles(s):
+        assert covered(chunks, p.start, p.end, text), p.text[:20]
+    two = [c for c in chunks if c.part == 2]
+    # the lead-in goes with the heading; the items follow; the paragraph after them is a chunk of part 二
+    assert two[0].text == "二、突出重点\n全县上下要抓好三件事："
+    assert [c.item for c in two] == [0, 1, 2, 3, 0]
+    assert two[-1].text == "此外，还要抓好安全生产。"
+    assert (two[-1].role, two[-1].heading) == ("tasks", "突出重点")
 
 
 def test_speech_without_headings():

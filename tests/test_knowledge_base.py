@@ -531,11 +531,6 @@ def test_rebuild_keeps_the_speech_files(tmp_path, e5):
     assert got == {"added": ["a.txt", "b.md"], "count": 18, "stale": False}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rebuild() deletes the Chroma folder while chromadb's process-wide client for that path stays "
-    "cached; the next ingest in the same process fails with 'attempt to write a readonly database' (see report)",
-)
 def test_rebuild_then_ingest_in_the_same_process(tmp_path, e5):
     s, kb, spy = make_kb(tmp_path, e5, {"a.txt": mini("安全生产")})
     kb.ingest()

@@ -295,3 +295,27 @@ def test_a_stream_that_ends_without_finishing_is_not_taken_for_a_draft():
     ev = final(run(s, "写第二部分"))
     assert ev.kind == "error" and "不完整" in ev.text
     assert s.doc.is_empty
+
+
+def test_a_session_survives_a_round_trip_through_the_store(tmp_path):
+    from assistant.store import SessionStore
+
+    s = make_session()
+    run(s, "为区妇联第四次代表大会写开场白")
+    run(s, "写第二部分")
+    run(s, "“_”规划是十五五")
+    store = SessionStore(tmp_path / "sessions.sqlite3")
+    store.save(s.id, s.to_dict(), title=s.display_title())
+    # a new process: a new store object on the same file, a fresh session
+    again = make_session()
+    again.restore_state(SessionStore(tmp_path / "sessions.sqlite3").load(s.id))
+    assert again.doc.text() == s.doc.text()
+    assert len(again.history) == len(s.history)
+    assert [e.status for e in again.ledger.listed()] == [e.status for e in s.ledger.listed()]
+    run(again, "撤销")
+    assert "“_”规划" in again.doc.get("opening")  # undo works on the restored history
+    assert store.list()[0]["title"].startswith("区妇联第四次代表大会")
+    assert store.rename(s.id, "妇代会讲话")
+    assert store.list()[0]["title"] == "妇代会讲话"
+    assert store.load(s.id, owner="someone-else") is None  # each user sees only their own
+    assert store.delete(s.id) and store.list() == []
