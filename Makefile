@@ -33,8 +33,8 @@ run: model
 	@$(BIN)/python app.py
 
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { echo "== 安装浏览器测试用的 Debian chromium"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	@{ command -v chromium && dpkg -s fonts-noto-cjk; } >/dev/null 2>&1 || { echo "== 安装浏览器测试用的 Debian chromium 和中文字体"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 	  || echo "   chromium 安装失败：浏览器测试将被跳过"; }
 
 test: model chromium

@@ -48,12 +48,13 @@ def serve(host: str | None = None, port: int | None = None, *, block: bool = Tru
     # The local model answers one request at a time; a few concurrent turns keep
     # quick actions (fill, undo, checks) responsive while a draft is generating.
     demo.queue(default_concurrency_limit=4, max_size=64)
-    if settings.host not in ("127.0.0.1", "localhost"):
-        print("警告：服务对外开放（host 不是 127.0.0.1），且未启用登录。请只在可信网络中这样做。", file=sys.stderr)
+    if settings.host not in ("127.0.0.1", "localhost") and not settings.auth_pairs:
+        print("警告：服务对外开放（host 不是 127.0.0.1），且未启用登录（SPEECH_AUTH）。请只在可信网络中这样做。", file=sys.stderr)
     _step("界面已构建", t0)
     print(f"讲稿助手已启动：http://{settings.host}:{settings.port}", flush=True)
     demo.launch(
         server_name=settings.host, server_port=settings.port, css=CSS, prevent_thread_lock=not block,
-        show_error=False, quiet=True, footer_links=[],
+        show_error=False, quiet=True, footer_links=[], auth=settings.auth_pairs or None,
+        max_file_size=f"{settings.max_upload_mb}mb", allowed_paths=[str(settings.data_dir / "exports")],
     )
     return demo if not block else 0

@@ -17,7 +17,9 @@ from .offline import quiet_third_parties
 from .knowledge_base import KnowledgeBase
 from .retrieval import HybridSearcher
 from .session import Session
-from .settings import Settings
+from .settings import ROOT, Settings
+from .store import SessionStore
+from .terms import TermsFileError, default_terms_paths, load_terms
 
 
 @dataclass
@@ -26,13 +28,18 @@ class Services:
     kb: KnowledgeBase
     searcher: HybridSearcher
     drafter: Drafter
+    store: SessionStore | None = None
+    terms: list | None = None
 
     def new_session(self) -> Session:
-        return Session(
+        s = Session(
             self.drafter,
             chars_per_minute=self.settings.chars_per_minute,
             max_message_chars=self.settings.max_message_chars,
+            speech_date=self.settings.speech_date,
         )
+        s.terms = self.terms or []
+        return s
 
 
 def build_services(
@@ -51,4 +58,10 @@ def build_services(
             return make_chat_model(settings)
 
     drafter = Drafter(settings, searcher, llm_factory)
-    return Services(settings, kb, searcher, drafter)
+    store = SessionStore(settings.sessions_db)
+    try:
+        terms = load_terms(default_terms_paths(ROOT))
+    except TermsFileError as exc:  # a broken user file must not stop the app; the check says why
+        print(f"提法检查未启用：{exc}")
+        terms = []
+    return Services(settings, kb, searcher, drafter, store, terms)

@@ -99,6 +99,7 @@ class Session:
         self.messages: list[dict] = []
         self.last: Turn = Turn()
         self.incomplete: dict | None = None  # the last reply that broke off, kept for the user
+        self.terms: list = []  # date-aware wording rules (assistant.terms)
         self.title = "新讲话稿"
         self._busy = threading.Lock()
 
@@ -660,6 +661,28 @@ class Session:
     def _set_doc(self, doc: Document) -> None:
         self.doc = doc
         self.ledger.refresh(self.doc.text())
+
+    def term_warnings(self) -> list:
+        from .terms import check_terms
+
+        if not self.terms or self.doc.is_empty:
+            return []
+        return check_terms(self.doc.text(), self.speech_date, self.terms)
+
+    def checks_markdown(self) -> str:
+        """The checks panel: structure and length, blanks, outdated wording."""
+        if self.doc.is_empty:
+            return "文档还是空的。"
+        out = [self.check_report().markdown()]
+        open_n = len(self.ledger.open_entries())
+        out.append(f"\n**空白**：{open_n} 处待填" if open_n else "\n**空白**：✅ 没有待填空白")
+        for issue in placeholders.consistency_issues(self.doc.text(), self.ledger):
+            out.append(f"- ⚠️ {issue}")
+        warnings = self.term_warnings()
+        if warnings:
+            out.append(f"\n**提法提示**（按讲话日期 {self.speech_date:%Y-%m-%d}）：")
+            out += [f"- ⚠️ “{w.term}” → {w.suggestion}。{w.note}" for w in warnings[:12]]
+        return "\n".join(out)
 
     def check_report(self, sources: list[str] | None = None):
         return run_checks(self.doc.text(), chars_per_minute=self.cpm, budget_minutes=self.budget_minutes, sources=sources)

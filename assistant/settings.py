@@ -8,6 +8,7 @@ accepted as well.  Nothing else in the project reads the environment.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -77,9 +78,29 @@ class Settings(BaseSettings):
     chars_per_minute: int = 220
     max_message_chars: int = 20_000
 
+    speech_date: date | None = None  # the date the speech is given, for the wording check (default: today)
+
     # --- web app ------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 7860
+    # optional login: "user1:password1,user2:password2"; each user then sees only their own sessions
+    auth: SecretStr | None = None
+    max_upload_mb: int = 5
+
+    @property
+    def auth_pairs(self) -> list[tuple[str, str]]:
+        if not self.auth:
+            return []
+        pairs = []
+        for item in self.auth.get_secret_value().split(","):
+            user, _, pw = item.strip().partition(":")
+            if user and pw:
+                pairs.append((user, pw))
+        return pairs
+
+    @property
+    def sessions_db(self) -> Path:
+        return self.data_dir / "sessions.sqlite3"
 
     @field_validator("openai_base_url", "embedding_base_url", mode="before")
     @classmethod

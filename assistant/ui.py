@@ -8,6 +8,9 @@ the side panels; it is plain Python and tested without a browser.
 from __future__ import annotations
 
 import html
+import re
+import time
+from pathlib import Path
 
 import gradio as gr
 
@@ -61,7 +64,7 @@ def status_line(session: Session) -> str:
 
 
 def panels(session: Session) -> tuple:
-    checks = session.check_report().markdown() if not session.doc.is_empty else "文档还是空的。"
+    checks = session.checks_markdown()
     return (
         session.doc.text(),
         source_rows(session),
@@ -93,6 +96,30 @@ def run_turn(session: Session, message: str, history: list, selection: str | Non
     for ev in session.turn(message, selection=selection or None):
         history[-1] = {"role": "assistant", "content": reply_text(session, ev)}
         yield history, (panels(session) if ev.kind in ("message", "error") else None)
+
+
+def export_document(session: Session, kind: str, folder: Path, confirmed: bool) -> dict:
+    """Export the current document; warns (and waits for confirmation) while blanks are open or checks fail."""
+    from .export import ExportError, export_docx, export_markdown, export_warnings
+
+    if session.doc.is_empty:
+        return {"message": "文档还是空的，没有可导出的内容。", "path": None}
+    errors = [e.message for e in session.check_report().errors]
+    warnings = export_warnings(session.doc.text(), len(session.ledger.open_entries()), errors)
+    if warnings and not confirmed:
+        return {"message": "导出前请注意：\n" + "\n".join(f"- ⚠️ {w}" for w in warnings)
+                + "\n\n确认无误后勾选“仍然导出”再点导出。", "path": None}
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", session.display_title())[:40] or "speech"
+    out = folder / f"{name}-{session.id[:6]}.{kind}"
+    try:
+        if kind == "docx":
+            export_docx(session.doc.text(), out, title=session.doc.title or None)
+        else:
+            export_markdown(session.doc.text(), out, title=session.doc.title or None)
+    except ExportError as exc:
+        return {"message": f"导出失败：{exc}", "path": None}
+    return {"message": f"已导出 {out.name}。" + (f"（仍有 {len(warnings)} 条提醒）" if warnings else ""), "path": str(out)}
 
 
 def build_app(services: Services) -> gr.Blocks:
@@ -147,23 +174,61 @@ def build_app(services: Services) -> gr.Blocks:
                         with gr.Row():
                             restore_id = gr.Number(label="恢复到版本", precision=0, elem_id="restore-id")
                             restore_btn = gr.Button("恢复", elem_id="restore-btn")
+                    with gr.Tab("导出", id="export-tab"):
+                        export_info = gr.Markdown("导出为 Word（党政机关公文格式 GB/T 9704）或 Markdown。", elem_id="export-info")
+                        confirm_export = gr.Checkbox(label="有空白或检查未通过时仍然导出", value=False, elem_id="export-confirm")
+                        with gr.Row():
+                            docx_btn = gr.Button("导出 Word", elem_id="export-docx")
+                            md_btn = gr.Button("导出 Markdown", elem_id="export-md")
+                        export_file = gr.File(label="下载", interactive=False, elem_id="export-file")
+                    with gr.Tab("我的讲稿", id="sessions-tab"):
+                        session_list = gr.Dropdown(label="以前的讲稿", choices=[], elem_id="session-list")
+                        with gr.Row():
+                            open_btn = gr.Button("打开", size="sm", elem_id="session-open")
+                            new_btn = gr.Button("新建", size="sm", elem_id="session-new")
+                            delete_btn = gr.Button("删除", size="sm", elem_id="session-delete")
+                        with gr.Row():
+                            rename_text = gr.Textbox(label="新名称", scale=3, elem_id="session-name")
+                            rename_btn = gr.Button("重命名", scale=1, elem_id="session-rename")
+                        session_info = gr.Markdown(elem_id="session-info")
+                    with gr.Tab("知识库", id="kb-tab"):
+                        uploads = gr.File(label="上传讲话稿（.txt / .md / .docx，可多选）", file_count="multiple",
+                                          file_types=[".txt", ".md", ".docx"], elem_id="kb-upload")
+                        upload_preview = gr.Dataframe(headers=["文件", "标题", "场合", "日期", "识别出的部分", "字数", "状态"],
+                                                      interactive=False, wrap=True, elem_id="kb-preview")
+                        add_btn = gr.Button("加入知识库", elem_id="kb-add")
+                        kb_info = gr.Markdown(elem_id="kb-info")
+                        kb_table = gr.Dataframe(headers=["文件", "标题", "场合", "日期", "部分", "片段数"], interactive=False,
+                                                wrap=True, elem_id="kb-list")
+                        with gr.Row():
+                            kb_name = gr.Textbox(label="要删除的文件名", scale=3, elem_id="kb-remove-name")
+                            kb_remove_btn = gr.Button("删除", scale=1, elem_id="kb-remove")
+                            kb_reindex_btn = gr.Button("重建索引", scale=1, elem_id="kb-reindex")
 
         panel_outputs = [doc, sources, checks, ledger, versions, diff, status]
 
         def ensure(session):
             return session if session is not None else services.new_session()
 
-        def send(message, history, session, sel):
+        def owner(request: gr.Request | None) -> str:
+            return (getattr(request, "username", None) or "") if request is not None else ""
+
+        def persist(session, request):
+            if services.store is not None and not session.doc.is_empty:
+                services.store.save(session.id, session.to_dict(), title=session.display_title(), owner=owner(request))
+
+        def send(message, history, session, sel, request: gr.Request):
             session = ensure(session)
             for hist, pan in run_turn(session, message, history, sel):
                 yield ("", hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
+            persist(session, request)
 
         outputs = [msg, chatbot, state, selection] + panel_outputs
         msg.submit(send, [msg, chatbot, state, selection], outputs, api_name="chat")
 
         def command(text):
-            def handler(history, session, sel):
-                yield from send(text, history, session, sel)
+            def handler(history, session, sel, request: gr.Request):
+                yield from send(text, history, session, sel, request)
             return handler
 
         for btn, (name, style) in zip(preset_btns, PRESET_MESSAGES.items()):
@@ -179,32 +244,128 @@ def build_app(services: Services) -> gr.Blocks:
 
         doc.select(on_select, None, [selection, sel_info])
 
-        def save(text, session, history):
+        def save(text, session, history, request: gr.Request):
             session = ensure(session)
             note = session.edit_document(text)
+            persist(session, request)
             history = list(history or []) + [{"role": "assistant", "content": note}]
             return (history, session) + panels(session)
 
         save_btn.click(save, [doc, state, chatbot], [chatbot, state] + panel_outputs)
 
-        def fill(entry_id, value, session, history):
+        def fill(entry_id, value, session, history, request: gr.Request):
             session = ensure(session)
             note = session.fill_from_panel((entry_id or "").strip(), value)
+            persist(session, request)
             history = list(history or []) + [{"role": "assistant", "content": note}]
             return (history, session) + panels(session)
 
         fill_btn.click(fill, [fill_id, fill_value, state, chatbot], [chatbot, state] + panel_outputs)
 
-        def restore(version, history, session, sel):
-            yield from send(f"回到第{int(version or 0)}版", history, session, sel)
+        def restore(version, history, session, sel, request: gr.Request):
+            yield from send(f"回到第{int(version or 0)}版", history, session, sel, request)
 
         restore_btn.click(restore, [restore_id, chatbot, state, selection], outputs)
 
-        def on_load(session):
-            session = ensure(session)
-            return (session,) + panels(session)
+        # --- export ---------------------------------------------------------------
+        def export(kind):
+            def handler(session, confirmed):
+                session = ensure(session)
+                result = export_document(session, kind, services.settings.data_dir / "exports", confirmed)
+                return result["message"], result["path"]
+            return handler
 
-        demo.load(on_load, [state], [state] + panel_outputs)
+        docx_btn.click(export("docx"), [state, confirm_export], [export_info, export_file], api_name="export_docx")
+        md_btn.click(export("md"), [state, confirm_export], [export_info, export_file], api_name="export_md")
+
+        # --- sessions ---------------------------------------------------------------
+        def session_choices(request):
+            if services.store is None:
+                return []
+            return [(f"{r['title']} · {time.strftime('%m-%d %H:%M', time.localtime(r['updated']))}", r["id"])
+                    for r in services.store.list(owner=owner(request))]
+
+        def refresh_sessions(request: gr.Request):
+            return gr.update(choices=session_choices(request), value=None)
+
+        def open_session(sid, session, request: gr.Request):
+            session = ensure(session)
+            data = services.store.load(sid, owner=owner(request)) if (sid and services.store) else None
+            if data is None:
+                return (session, [], "没有找到这篇讲稿。") + panels(session)
+            fresh = services.new_session()
+            fresh.restore_state(data)
+            chat = [m for m in fresh.messages if m.get("role") in ("user", "assistant")]
+            return (fresh, chat, f"已打开：{fresh.display_title()}") + panels(fresh)
+
+        def new_session(request: gr.Request):
+            fresh = services.new_session()
+            return (fresh, [], "已新建讲稿。") + panels(fresh)
+
+        def delete_session(sid, request: gr.Request):
+            ok = bool(sid) and services.store is not None and services.store.delete(sid, owner=owner(request))
+            return gr.update(choices=session_choices(request), value=None), ("已删除。" if ok else "请先选择要删除的讲稿。")
+
+        def rename_session(sid, name, session, request: gr.Request):
+            session = ensure(session)
+            sid = sid or session.id
+            if not (name or "").strip():
+                return gr.update(), "请输入新名称。", session
+            if sid == session.id:
+                session.title = name.strip()[:80]
+                persist(session, request)
+            ok = services.store is not None and services.store.rename(sid, name, owner=owner(request))
+            return gr.update(choices=session_choices(request), value=sid), ("已重命名。" if ok else "这篇讲稿还没有内容，起草后再命名。"), session
+
+        session_outputs = [state, chatbot, session_info] + panel_outputs
+        open_btn.click(open_session, [session_list, state], session_outputs)
+        new_btn.click(new_session, None, session_outputs)
+        delete_btn.click(delete_session, [session_list], [session_list, session_info])
+        rename_btn.click(rename_session, [session_list, rename_text, state], [session_list, session_info, state])
+
+        # --- knowledge base ------------------------------------------------------------
+        from .kb_admin import add_files, preview, remove_files
+
+        def kb_rows():
+            return [[n, e.get("title", ""), e.get("occasion", ""), e.get("date", ""), "；".join(e.get("parts", [])),
+                     e.get("chunks", 0)] for n, e in sorted(services.kb.sources().items())]
+
+        def on_upload(files):
+            files = files or []
+            return [preview(Path(f), Path(f).name).row() for f in files]
+
+        def on_add(files, progress=gr.Progress()):
+            if not files:
+                return "请先选择文件。", kb_rows()
+            paths = [Path(f) for f in files]
+            too_big = [p.name for p in paths if p.stat().st_size > services.settings.max_upload_mb * 1024 * 1024]
+            if too_big:
+                return f"文件过大（上限 {services.settings.max_upload_mb} MB）：{'、'.join(too_big)}。知识库没有改动。", kb_rows()
+            msg = add_files(services.kb, paths, [p.name for p in paths],
+                            progress=lambda done, total, name: progress(done / max(total, 1), desc=f"索引 {name}"))
+            return msg, kb_rows()
+
+        def on_remove(name):
+            if not (name or "").strip():
+                return "请输入要删除的文件名（见上表第一列）。", kb_rows()
+            return remove_files(services.kb, [name.strip()]), kb_rows()
+
+        def on_reindex(progress=gr.Progress()):
+            services.kb.rebuild()
+            report = services.kb.ingest(services.settings.knowledge_dir,
+                                        progress=lambda d, t, n: progress(d / max(t, 1), desc=f"索引 {n}"))
+            return report.summary(), kb_rows()
+
+        uploads.change(on_upload, [uploads], [upload_preview])
+        add_btn.click(on_add, [uploads], [kb_info, kb_table], api_name="kb_add")
+        kb_remove_btn.click(on_remove, [kb_name], [kb_info, kb_table], api_name="kb_remove")
+        kb_reindex_btn.click(on_reindex, None, [kb_info, kb_table], api_name="kb_reindex")
+
+        def on_load(session, request: gr.Request):
+            session = ensure(session)
+            return (session, gr.update(choices=session_choices(request)), kb_rows()) + panels(session)
+
+        demo.load(on_load, [state], [state, session_list, kb_table] + panel_outputs)
     return demo
 
 
