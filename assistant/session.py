@@ -100,6 +100,7 @@ class Session:
         self.last: Turn = Turn()
         self.incomplete: dict | None = None  # the last reply that broke off, kept for the user
         self.terms: list = []  # date-aware wording rules (assistant.terms)
+        self.seen_passages: dict[str, Passage] = {}  # every passage shown to the model, for the copy check
         self.title = "新讲话稿"
         self._busy = threading.Lock()
 
@@ -292,6 +293,7 @@ class Session:
         self.last.timing["retrieve_s"] = time.perf_counter() - t0
         self.sources = passages
         self.last.sources = passages
+        self.seen_passages.update({p.id: p for p in passages})
         yield Event("status", f"找到 {len(passages)} 段参考。模型正在阅读提示（本地模型约需十几秒）……", key)
         raw = yield from self._stream_into(key, self.drafter.stream(spec, passages, self.last.timing))
         if self.last.timing.get("finish_reason") == "length":
@@ -304,12 +306,27 @@ class Session:
             yield Event("error", f"{label}没有写入：{fixed.error}")
             return
         text, filled = self._apply_known(fixed.text)
+        fixed.notes += self._copy_notes(text, passages)
         new = self.doc.copy()
         new.set(key, text)
         self._commit(new, f"起草{label}", key)
         self.last_section = key
         notes = fixed.notes + ([f"已按您确认的信息填入：{filled}"] if filled else [])
         yield Event("message", self._done_message(f"已起草{label}", key, notes), key)
+
+    @staticmethod
+    def _copy_notes(text: str, passages: list[Passage]) -> list[str]:
+        """Runs of 30+ characters copied verbatim from a past speech: the user should rewrite them."""
+        from .checks import find_copies
+
+        if not passages:
+            return []
+        runs = find_copies(text, [p.text for p in passages])
+        if not runs:
+            return []
+        worst = max(runs, key=lambda r: r.chars)
+        title = passages[worst.source].title
+        return [f"有 {len(runs)} 处与往年讲话原文相同（最长 {worst.chars} 字，出自《{title}》），建议改写，见“检查”页"]
 
     def _apply_known(self, text: str) -> tuple[str, str]:
         """Fill blanks in new text with values the user already confirmed."""
@@ -673,7 +690,7 @@ class Session:
         """The checks panel: structure and length, blanks, outdated wording."""
         if self.doc.is_empty:
             return "文档还是空的。"
-        out = [self.check_report().markdown()]
+        out = [self.check_report(sources=[p.text for p in self.seen_passages.values()] or None).markdown()]
         open_n = len(self.ledger.open_entries())
         out.append(f"\n**空白**：{open_n} 处待填" if open_n else "\n**空白**：✅ 没有待填空白")
         for issue in placeholders.consistency_issues(self.doc.text(), self.ledger):

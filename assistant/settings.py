@@ -71,8 +71,8 @@ class Settings(BaseSettings):
 
     # --- retrieval and drafting ---------------------------------------------
     top_k: int = 4
-    passage_chars: int = 220  # each retrieved passage is cut to this many characters in the prompt
-    prompt_passage_budget: int = 700  # characters of retrieved text in one prompt
+    passage_chars: int = 160  # each retrieved passage is cut to this many characters in the prompt
+    prompt_passage_budget: int = 480  # characters of retrieved text in one prompt
 
     # --- speech -------------------------------------------------------------
     chars_per_minute: int = 220

@@ -319,3 +319,21 @@ def test_a_session_survives_a_round_trip_through_the_store(tmp_path):
     assert store.list()[0]["title"] == "妇代会讲话"
     assert store.load(s.id, owner="someone-else") is None  # each user sees only their own
     assert store.delete(s.id) and store.list() == []
+
+
+def test_a_draft_that_copies_a_past_speech_verbatim_is_flagged():
+    from assistant.retrieval import Passage
+
+    past = "各级工会组织要以科学发展为主题，以转变经济发展方式为主线，围绕全区中心工作，积极创先争优。"
+
+    class OnePassage:
+        def search(self, query, k=4, roles=None, mode="hybrid"):
+            return [Passage("x#1", past, "000.txt", "工会讲话", "tasks", 2, "围绕中心", 0.1)]
+
+        def __getattr__(self, name):
+            raise AttributeError(name)
+
+    s = make_session(lambda p: "二、重点任务\n一是" + past + "\n二是要抓落实。\n三是要抓保障。", searcher=OnePassage())
+    ev = final(run(s, "写第二部分"))
+    assert "与往年讲话原文相同" in ev.text and "工会讲话" in ev.text
+    assert "完全相同" in s.checks_markdown()
