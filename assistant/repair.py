@@ -140,8 +140,6 @@ def repair_part(reply: str, number: int, *, heading: str | None = None, role: st
             lines = lines[1:]
     chosen = heading or model_heading or DEFAULT_HEADINGS.get(role, DEFAULT_HEADINGS["other"])
     chosen = re.sub(r"^[一二三四五六七八九十]+、", "", chosen).strip().rstrip("。")
-    if heading and model_heading and model_heading != heading:
-        notes.append("标题按提纲/要求保留")
     if not model_heading and not heading:
         notes.append("模型没有写标题，已补上默认标题，可修改")
     if not lines:
