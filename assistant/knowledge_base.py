@@ -104,12 +104,17 @@ class KnowledgeBase:
         from langchain_chroma import Chroma
 
         self.check_manifest()
-        self.settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+        where = self.settings.chroma_dir
         try:
-            client = chromadb.PersistentClient(
-                path=str(self.settings.chroma_dir),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True),
-            )
+            if self.settings.chroma_host:
+                where = f"http://{self.settings.chroma_host}:{self.settings.chroma_port}"
+                client = chromadb.HttpClient(
+                    host=self.settings.chroma_host, port=self.settings.chroma_port, settings=chroma_settings
+                )
+            else:
+                self.settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
             return Chroma(
                 client=client,
                 collection_name=self.settings.collection,
@@ -118,7 +123,8 @@ class KnowledgeBase:
             )
         except Exception as exc:
             raise IndexError_(
-                f"知识库索引目录 {self.settings.chroma_dir} 无法打开（{type(exc).__name__}: {exc}）。"
+                f"知识库索引 {where} 无法打开（{type(exc).__name__}: {exc}）。"
+                + ("请确认 Chroma 服务已启动（chroma run）且地址正确。" if self.settings.chroma_host else "") +
                 "讲话稿原文不受影响，可运行 `speech-assistant ingest --rebuild` 重建索引。"
             ) from exc
 
@@ -176,7 +182,7 @@ class KnowledgeBase:
             self.check_manifest()
         except IndexError_:
             return True
-        if not self.settings.chroma_dir.exists():
+        if not self.settings.chroma_host and not self.settings.chroma_dir.exists():
             return True
         bad = m.get("unreadable", {})
         files = {
@@ -196,7 +202,12 @@ class KnowledgeBase:
         import shutil
 
         with self._lock:
-            if self._store is not None:
+            if self.settings.chroma_host:
+                try:
+                    self.store.delete_collection()  # a server keeps its files; drop the collection instead
+                except Exception:
+                    pass
+            elif self._store is not None:
                 try:
                     self._store._client.close()  # release chromadb's cached system before deleting its files
                 except Exception:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     model_dir: Path = Field(default_factory=lambda: _default_cache() / "models")  # shared by all checkouts
     prompts_dir: Path = ROOT / "prompts"
     collection: str = "speeches"
+    # Chroma in client-server mode (`chroma run --path DIR --port 8000`): set the host to use it instead of the
+    # embedded persistent client
+    chroma_host: str | None = None
+    chroma_port: int = 8000
 
     # --- chat model ------------------------------------------------------
     # "auto": the OpenAI-compatible endpoint when OPENAI_BASE_URL or OPENAI_API_KEY is set, else local.

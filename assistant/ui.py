@@ -76,6 +76,45 @@ def panels(session: Session) -> tuple:
     )
 
 
+def highlight_blank(session: Session, entry_id: str) -> list[tuple[str, str | None]]:
+    """The document with one blank (and every blank of the same key) marked, for the ledger panel."""
+    text = session.doc.text()
+    session.ledger.refresh(text)
+    entry = session.ledger.entries.get(entry_id)
+    if entry is None or not entry.in_text:
+        return [(text, None)] if text else []
+    spans = sorted((e.start, e.end) for e in session.ledger.group(entry.key) if e.in_text)
+    out, pos = [], 0
+    for start, end in spans:
+        out += [(text[pos:start], None), (text[start:end], "空白")]
+        pos = end
+    out.append((text[pos:], None))
+    return [x for x in out if x[0]]
+
+
+def passage_in_speech(services: Services, session: Session, row: int) -> list[tuple[str, str | None]]:
+    """A retrieved passage shown inside its speech (provenance), the passage marked."""
+    if not 0 <= row < len(session.sources):
+        return []
+    p = session.sources[row]
+    try:
+        text = services.kb.source_text(p.source)
+    except (KeyError, OSError, ValueError):
+        return [(f"原文 {p.source} 已不在知识库中。以下是片段：\n{p.text}", None)]
+    start, end = p.start, p.end
+    if text[start:end] != p.text:  # the file changed since indexing: find the passage by its text
+        start = text.find(p.text)
+        end = start + len(p.text)
+        if start < 0:
+            return [(p.text, "参考片段")]
+    from .structure import split_front_matter
+
+    meta, body = split_front_matter(text)
+    head = f"《{meta.get('title') or p.title}》\n" if body else ""
+    body = min(body, start)
+    return [x for x in [(head + text[body:start], None), (text[start:end], "参考片段"), (text[end:], None)] if x[0]]
+
+
 def reply_text(session: Session, ev: Event) -> str:
     """What the assistant bubble shows for an event."""
     if ev.kind == "status":
@@ -157,11 +196,15 @@ def build_app(services: Services) -> gr.Blocks:
                     with gr.Tab("参考来源", id="sources-tab"):
                         sources = gr.Dataframe(headers=["讲话", "部分", "片段", "得分", "文件"], interactive=False,
                                                wrap=True, elem_id="sources")
+                        source_view = gr.HighlightedText(label="点选一行，查看片段在原讲话中的位置", combine_adjacent=True,
+                                                         color_map={"参考片段": "yellow"}, elem_id="source-view")
                     with gr.Tab("检查", id="checks-tab"):
                         checks = gr.Markdown(elem_id="checks")
                     with gr.Tab("空白", id="ledger-tab"):
                         ledger = gr.Dataframe(headers=["编号", "空白", "类型", "状态", "填写值", "上下文"],
                                               interactive=False, wrap=True, elem_id="ledger")
+                        blank_view = gr.HighlightedText(label="点选一行，查看空白在文档中的位置", combine_adjacent=True,
+                                                        color_map={"空白": "orange"}, elem_id="blank-view")
                         with gr.Row():
                             fill_id = gr.Textbox(label="编号", scale=1, elem_id="fill-id")
                             fill_value = gr.Textbox(label="填写值", scale=3, elem_id="fill-value")
@@ -267,6 +310,24 @@ def build_app(services: Services) -> gr.Blocks:
 
         restore_btn.click(restore, [restore_id, chatbot, state, selection], outputs)
 
+        def on_source_select(session, evt: gr.SelectData):
+            session = ensure(session)
+            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            return passage_in_speech(services, session, int(row))
+
+        sources.select(on_source_select, [state], [source_view])
+
+        def on_blank_select(session, evt: gr.SelectData):
+            session = ensure(session)
+            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            rows = ledger_rows(session)
+            if not 0 <= int(row) < len(rows):
+                return gr.skip(), []
+            entry_id = rows[int(row)][0]
+            return entry_id, highlight_blank(session, entry_id)
+
+        ledger.select(on_blank_select, [state], [fill_id, blank_view])
+
         # --- export ---------------------------------------------------------------
         def export(kind):
             def handler(session, confirmed):
@@ -318,10 +379,16 @@ def build_app(services: Services) -> gr.Blocks:
             return gr.update(choices=session_choices(request), value=sid), ("已重命名。" if ok else "这篇讲稿还没有内容，起草后再命名。"), session
 
         session_outputs = [state, chatbot, session_info] + panel_outputs
-        open_btn.click(open_session, [session_list, state], session_outputs)
-        new_btn.click(new_session, None, session_outputs)
-        delete_btn.click(delete_session, [session_list], [session_list, session_info])
-        rename_btn.click(rename_session, [session_list, rename_text, state], [session_list, session_info, state])
+        open_btn.click(open_session, [session_list, state], session_outputs, api_name="session_open")
+        new_btn.click(new_session, None, session_outputs, api_name="session_new")
+        delete_btn.click(delete_session, [session_list], [session_list, session_info], api_name="session_delete")
+        rename_btn.click(rename_session, [session_list, rename_text, state], [session_list, session_info, state],
+                         api_name="session_rename")
+        def list_sessions(request: gr.Request):
+            return services.store.list(owner=owner(request)) if services.store else []
+
+        list_btn = gr.Button("刷新列表", size="sm", visible=False)
+        list_btn.click(list_sessions, None, gr.JSON(visible=False), api_name="session_list")
 
         # --- knowledge base ------------------------------------------------------------
         from .kb_admin import add_files, preview, remove_files

@@ -131,10 +131,19 @@ def bench_model() -> list[float]:
     return times
 
 
+def import_time(module: str) -> float:
+    """Seconds to import one module in a fresh interpreter (warm file cache)."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=C.ROOT, env=env)
+    return float(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else float("nan")
+
+
 def main() -> int:
     print(f"== start-up ({C.load_note()})")
     app = bench_app()
     model = bench_model()
+    imports = {m: import_time(m) for m in ("gradio", "chromadb", "langchain_openai", "jieba")}
 
     print()
     second = app["runs"][-1]
@@ -150,8 +159,10 @@ def main() -> int:
         *[[f"app to HTTP 200, run {i + 1}", r["ready_s"]] for i, r in enumerate(app["runs"])],
         *[[f"local model server start, run {i + 1}", t] for i, t in enumerate(model)],
     ])
+    print("\nimport alone, fresh interpreter: " + ", ".join(f"{m} {t:.2f} s" for m, t in imports.items()))
     print(f"\n({C.load_note()} at the end)")
     C.emit("startup", {
+        "import_s": imports,
         "app_ready_s": second["ready_s"],
         "app_ready_runs_s": [r["ready_s"] for r in app["runs"]],
         "app_milestones_s": {name: t for name, t in phases(second)},

