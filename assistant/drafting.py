@@ -7,6 +7,7 @@ reply (structure) and blanks out facts nobody gave (names, dates, numbers).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -155,7 +156,7 @@ class Drafter:
         return "chat"
 
     # --- repair ----------------------------------------------------------------
-    def finalize(self, spec: DraftSpec, raw: str, allowed: str) -> repair.Repaired:
+    def finalize(self, spec: DraftSpec, raw: str, allowed: str, passages: list[Passage] | None = None) -> repair.Repaired:
         """Repair the structure of a reply, then blank out invented facts."""
         if spec.section.startswith("part"):
             fixed = repair.repair_part(raw, spec.part or 1, heading=spec.heading, role=spec.role)
@@ -169,7 +170,7 @@ class Drafter:
             raise ValueError(spec.section)
         if not fixed.ok:
             return fixed
-        return guard_facts(fixed, allowed)
+        return guard_facts(fixed, allowed, passages)
 
 
 class IncompleteReply(RuntimeError):
@@ -202,10 +203,32 @@ def _stream_text(chain: Runnable, variables: dict, timing: dict | None) -> Itera
         raise IncompleteReply("模型的回复中途中断了")
 
 
-def guard_facts(fixed: repair.Repaired, allowed: str) -> repair.Repaired:
+_PLACE = re.compile(r"([\u4e00-\u9fff]{2})(区|县|市|镇|乡)")
+_GENERIC_PLACE = set("全区 全县 全市 全镇 全乡 我区 我县 我市 本区 本县 本市 该区 各区 各县 各市 城区 市区 社区 园区 景区 "
+                     "辖区 地区 片区 山区 郊区 新区 老区 街区 校区 矿区 灾区 库区 牧区 集镇 城镇 乡镇 村镇 城市 都市 "
+                     "开发区 示范区 试验区 功能区".split())
+
+
+def foreign_places(passages: list[Passage]) -> set[str]:
+    """Place names of past speeches (青川区, 云岭县 …): they belong to those speeches, not to a new one."""
+    names = set()
+    for p in passages:
+        for m in _PLACE.finditer(f"{p.title} {p.text}"):
+            name = m.group(0)
+            if name not in _GENERIC_PLACE and m.group(1)[-1] not in "全各本该我":
+                names.add(name)
+    return names
+
+
+def guard_facts(fixed: repair.Repaired, allowed: str, passages: list[Passage] | None = None) -> repair.Repaired:
     inventions = placeholders.find_invented(fixed.text, allowed)
     if inventions:
         fixed.text = placeholders.blank_out(fixed.text, inventions)
         shown = "、".join(dict.fromkeys(i.text for i in inventions[:5]))
         fixed.notes.append(f"模型写入了您没有提供的信息（{shown}），已改成待填空白")
+    copied = sorted(n for n in foreign_places(passages or []) if n in fixed.text and n not in allowed)
+    if copied:
+        for name in copied:
+            fixed.text = fixed.text.replace(name, "XX" + name[-1])
+        fixed.notes.append(f"模型沿用了往年讲话里的地名（{'、'.join(copied)}），已改成待填空白")
     return fixed

@@ -168,9 +168,17 @@ def _no_headings(lines: list[str], what: str, notes: list[str]) -> list[str]:
     return lines
 
 
+def _drop_title_line(lines: list[str], notes: list[str]) -> list[str]:
+    """A short first line without punctuation is a title the model added (「在……上的讲话·开场白」)."""
+    if len(lines) > 1 and len(lines[0]) <= 40 and not re.search(r"[。，；！？,;!?]", lines[0]):
+        notes.append("删去了模型加的标题行")
+        return lines[1:]
+    return lines
+
+
 def repair_opening(reply: str) -> Repaired:
     notes: list[str] = []
-    lines = _no_headings(clean_lines(reply), "开场白", notes)
+    lines = _drop_title_line(_no_headings(clean_lines(reply), "开场白", notes), notes)
     # the transition belongs to its own section
     cut = next((i for i, l in enumerate(lines) if i > 0 and (l.startswith("刚才") or "下面，我讲" in l)), None)
     if cut is not None:
@@ -203,7 +211,7 @@ def repair_transition(reply: str) -> Repaired:
 
 def repair_closing(reply: str) -> Repaired:
     notes: list[str] = []
-    lines = _no_headings(clean_lines(reply), "结尾", notes)
+    lines = _drop_title_line(_no_headings(clean_lines(reply), "结尾", notes), notes)
     if not lines:
         return Repaired("", error="模型没有返回结尾内容。原文未改动，请重试。")
     if not any("让我们" in l for l in lines):

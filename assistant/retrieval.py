@@ -22,6 +22,9 @@ from .knowledge_base import KnowledgeBase
 Mode = Literal["vector", "keyword", "hybrid"]
 MAX_QUERY_CHARS = 400  # the query that reaches the embedder; longer requests are cut (the model sees all of it)
 RRF_K = 60
+# weights of the two rankings in reciprocal-rank fusion (chosen by `speech-assistant eval`, see README)
+VECTOR_WEIGHT = 1.0
+KEYWORD_WEIGHT = 1.0
 
 
 @dataclass
@@ -123,7 +126,8 @@ class HybridSearcher:
         ranks: dict[str, dict] = {}
         for name, ranking in rankings.items():
             for rank, (cid, _score) in enumerate(ranking, 1):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+                weight = VECTOR_WEIGHT if name == "vector" else KEYWORD_WEIGHT
+                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank)
                 ranks.setdefault(cid, {})[name] = rank
         order = sorted(fused, key=lambda c: -fused[c])
         data = self.kb.chunks(order[: n * 2])

@@ -304,7 +304,7 @@ class Session:
             raw_note = ["回复达到长度上限，结尾可能不完整，可以说「压缩一下」或重写"]
         else:
             raw_note = []
-        fixed = self.drafter.finalize(spec, raw, self.allowed_text())
+        fixed = self.drafter.finalize(spec, raw, self.allowed_text(), passages)
         fixed.notes += raw_note
         if not fixed.ok:
             yield Event("error", f"{label}没有写入：{fixed.error}")
@@ -531,7 +531,7 @@ class Session:
         r_blanks = len(placeholders.find_blanks(text))
         if r_blanks < o_blanks:
             return repair.Repaired("", error=f"修改稿少了 {o_blanks - r_blanks} 处待填空白（模型不能替您填写），原文保留。")
-        fixed = guard_facts(repair.Repaired(text, notes), self.allowed_text())
+        fixed = guard_facts(repair.Repaired(text, notes), self.allowed_text(), list(self.seen_passages.values()))
         return fixed
 
     def _do_fill(self, it, message, selection):

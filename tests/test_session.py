@@ -365,3 +365,26 @@ def test_plan_names_are_proposed_from_the_date_and_applied_only_when_confirmed()
     assert any(e.status == "proposed" and e.value == "十五五" for e in s.ledger.listed())
     run(s, "确认建议")
     assert "“十五五”规划" in s.doc.get("opening")
+
+
+def test_place_names_from_past_speeches_are_not_carried_into_a_new_draft():
+    from assistant.retrieval import Passage
+
+    past = "丹桂飘香，青川区妇女联合会第三次代表大会隆重开幕了。"
+
+    class OnePassage:
+        def search(self, query, k=4, roles=None, mode="hybrid"):
+            return [Passage("x#1", past, "101.txt", "在青川区妇女联合会第三次代表大会上的讲话", "opening", 0, "", 0.1)]
+
+    reply = "在青川区妇联第四次代表大会上的讲话\n在全区上下团结奋进之际，青川区妇联第四次代表大会开幕了。我代表区委表示热烈的祝贺！"
+    s = make_session(lambda p: reply, searcher=OnePassage())
+    ev = final(run(s, "为区妇联第四次代表大会写开场白"))
+    text = s.doc.get("opening")
+    assert "青川区" not in text and "XX区妇联第四次代表大会" in text
+    assert "全区" in text  # generic words stay
+    assert not text.startswith("在XX区妇联第四次代表大会上的讲话")  # the title line the model added is gone
+    assert "地名" in ev.text
+    # a place the user named is kept
+    s2 = make_session(lambda p: reply, searcher=OnePassage())
+    run(s2, "为青川区妇联第四次代表大会写开场白")
+    assert "青川区妇联第四次代表大会开幕了" in s2.doc.get("opening")
