@@ -115,17 +115,22 @@ def passage_in_speech(services: Services, session: Session, row: int) -> list[tu
     return [x for x in [(head + text[body:start], None), (text[start:end], "参考片段"), (text[end:], None)] if x[0]]
 
 
+def _md(text: str) -> str:
+    """The chat renders Markdown: keep the blank marker “_” literal (not italics)."""
+    return text.replace("_", "\\_")
+
+
 def reply_text(session: Session, ev: Event) -> str:
     """What the assistant bubble shows for an event."""
     if ev.kind == "status":
-        return f"⏳ {ev.text}"
+        return f"⏳ {_md(ev.text)}"
     if ev.kind == "delta":
-        return ev.text + " ▍"
+        return _md(ev.text) + " ▍"
     if ev.kind == "error":
-        return f"⚠️ {ev.text}"
+        return f"⚠️ {_md(ev.text)}"
     if ev.section and ev.section in session.doc.sections:
-        return session.doc.get(ev.section) + "\n\n---\n" + ev.text
-    return ev.text
+        return _md(session.doc.get(ev.section)) + "\n\n---\n" + _md(ev.text)
+    return _md(ev.text)
 
 
 def run_turn(session: Session, message: str, history: list, selection: str | None = None):
@@ -225,7 +230,9 @@ def build_app(services: Services) -> gr.Blocks:
                             md_btn = gr.Button("导出 Markdown", elem_id="export-md")
                         export_file = gr.File(label="下载", interactive=False, elem_id="export-file")
                     with gr.Tab("我的讲稿", id="sessions-tab"):
-                        session_list = gr.Dropdown(label="以前的讲稿", choices=[], elem_id="session-list")
+                        # ids are checked against the user's own rows in the store, so any id may be passed in
+                        session_list = gr.Dropdown(label="以前的讲稿", choices=[], allow_custom_value=True,
+                                                   elem_id="session-list")
                         with gr.Row():
                             open_btn = gr.Button("打开", size="sm", elem_id="session-open")
                             new_btn = gr.Button("新建", size="sm", elem_id="session-new")
@@ -356,7 +363,7 @@ def build_app(services: Services) -> gr.Blocks:
                 return (session, [], "没有找到这篇讲稿。") + panels(session)
             fresh = services.new_session()
             fresh.restore_state(data)
-            chat = [m for m in fresh.messages if m.get("role") in ("user", "assistant")]
+            chat = [{**m, "content": _md(m["content"])} for m in fresh.messages if m.get("role") in ("user", "assistant")]
             return (fresh, chat, f"已打开：{fresh.display_title()}") + panels(fresh)
 
         def new_session(request: gr.Request):

@@ -40,8 +40,11 @@ DISTRICTS = ["东城", "西城", "南湖", "北山", "青川", "白沙", "红岩
              "星湖", "月坛", "凤鸣", "龙溪"]
 
 
+ORGS = ["妇联", "总工会", "工商联", "残联"]
+
+
 def occasion(i: int) -> str:
-    return f"{DISTRICTS[i]}区妇联第四次代表大会"
+    return f"{DISTRICTS[i % len(DISTRICTS)]}区{ORGS[i // len(DISTRICTS) % len(ORGS)]}第四次代表大会"
 
 
 def opening_for(occ: str) -> str:
@@ -57,12 +60,12 @@ def stub_reply(body: dict) -> str:
     return "chat"
 
 
-def model_seconds(occ: str) -> float:
+def model_seconds(occ: str, per_token_s: float = PER_TOKEN_S) -> float:
     n = -(-len(opening_for(occ)) // CHUNK)
-    return (n - 1) * PER_TOKEN_S
+    return (n - 1) * per_token_s
 
 
-def run_phase(app, n_sessions: int, turns: int, deadline_s: float) -> dict:
+def run_phase(app, n_sessions: int, turns: int, deadline_s: float, per_token_s: float = PER_TOKEN_S) -> dict:
     from gradio_client import Client
 
     from tests.harness import document, last_reply
@@ -72,7 +75,8 @@ def run_phase(app, n_sessions: int, turns: int, deadline_s: float) -> dict:
     lock = threading.Lock()
     start = threading.Barrier(n_sessions)
     t_end = time.monotonic() + deadline_s
-    app.stub.reset()
+    app.stub.reset()  # forgets recorded requests (and the fault knobs, including the pacing: set it again)
+    app.stub.per_token_delay = per_token_s
 
     def worker(i: int):
         occ = names[i]
@@ -104,7 +108,7 @@ def run_phase(app, n_sessions: int, turns: int, deadline_s: float) -> dict:
                 took = time.perf_counter() - t0
                 err = f"{type(exc).__name__}: {exc}"[:200]
             with lock:
-                results.append((i, t, took, took - model_seconds(occ), ok, isolated, err))
+                results.append((i, t, took, took - model_seconds(occ, per_token_s), ok, isolated, err))
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n_sessions)]
@@ -115,9 +119,9 @@ def run_phase(app, n_sessions: int, turns: int, deadline_s: float) -> dict:
     wall = time.perf_counter() - t0
 
     arrivals = sorted(r.at for r in app.stub.requests_to("/chat/completions"))
-    ms = model_seconds(occasion(0))
+    ms = model_seconds(occasion(0), per_token_s)
     window = 0.9 * ms  # a request that arrives within 90 % of the previous one's model time overlaps it
-    peak = max((sum(1 for b in arrivals if a <= b < a + window) for a in arrivals), default=0)
+    peak = max((sum(1 for b in arrivals if a <= b < a + window) for a in arrivals), default=0) if ms else float("nan")
     lat = [r[2] for r in results if r[4]]
     over = [r[3] for r in results if r[4]]
     return {
@@ -153,21 +157,25 @@ def main() -> int:
         try:
             solo = run_phase(app, 1, TURNS, DEADLINE_S)
             load = run_phase(app, SESSIONS, TURNS, DEADLINE_S)
+            # the same load with an instant model: what one replica's own work can carry
+            bare = run_phase(app, SESSIONS, TURNS, DEADLINE_S, per_token_s=0.0)
         finally:
             app.stop()
     headers = ["phase", "turns", "errors", "isolation", "p50 s", "p95 s", "max s", "overhead p50", "overhead p95",
                "turns/s", "peak streams"]
     rows = [[f"{p['sessions']} session(s)", p["turns"], p["errors"], p["isolation_violations"], p["p50_s"], p["p95_s"],
              p["max_s"], p["overhead_p50_s"], p["overhead_p95_s"], p["turns_per_s"], p["peak_model_streams"]]
-            for p in (solo, load)]
+            for p in (solo, load, bare)]
+    rows[2][0] += ", instant model"
     print(f"model time per reply (stub): {solo['model_s']:.2f}s; queue: default_concurrency_limit=4, max_size=64")
     C.table(headers, rows)
-    for p in (solo, load):
+    for p in (solo, load, bare):
         for e in p["error_samples"]:
             print(f"  error sample ({p['sessions']}): {e}")
     C.emit("load", {"sessions": SESSIONS, "turns_per_session": TURNS, "deadline_s": DEADLINE_S,
-                    "per_token_s": PER_TOKEN_S, "solo": solo, "load": load})
-    return 0 if load["errors"] == 0 and load["isolation_violations"] == 0 else 1
+                    "per_token_s": PER_TOKEN_S, "solo": solo, "load": load, "load_instant_model": bare})
+    bad = sum(p["errors"] + p["isolation_violations"] for p in (solo, load, bare))
+    return 0 if bad == 0 else 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ Prompt: the real drafting prompt for part two (``Drafter.retrieve`` over the sam
 ``Drafter.variables`` into ``PromptLibrary.chat("draft_part")``), about a thousand tokens.
 Both sides: the same GGUF, n_ctx 4096, 2 threads, MAX_TOKENS new tokens, greedy decoding
 (temperature 0) with the server's sampler defaults (top_k 40, top_p 0.95, min_p 0.05,
-repeat_penalty 1.1) so both produce the same text.
+repeat_penalty 1.1) so both produce the same text, and the end-of-turn tokens suppressed
+(``logit_bias`` −100, on both sides) so both generate exactly MAX_TOKENS tokens (greedy
+decoding stopped after 13 tokens in a trial run).  llama-cpp-python applies a
+logit bias in a Python callback per token, on both sides alike.
 
 1. App path: ``make_chat_model(Settings(chat_provider="local"))`` starts the server; ``.stream()``
    the prompt twice (cold, then identical again: llama.cpp's prefix cache), then the opening's
@@ -23,6 +26,7 @@ first token.  In-process, llama.cpp's own perf counters are shown as well.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -71,6 +75,15 @@ class Tokenizer:
         return len(self.llm.tokenize(r.prompt.encode("utf-8"), add_bos=not r.added_special, special=True))
 
 
+def no_stop_bias(tok: "Tokenizer") -> dict[int, int]:
+    ids = {tok.llm.token_eos()}
+    for s in ("<|im_end|>", "<|endoftext|>"):
+        t = tok.llm.tokenize(s.encode(), add_bos=False, special=True)
+        if len(t) == 1:
+            ids.add(t[0])
+    return {i: -100 for i in ids if i >= 0}
+
+
 def timed_stream(pieces) -> dict:
     """Consume (text piece) iterator; times are relative to the call."""
     t0 = time.perf_counter()
@@ -93,7 +106,7 @@ def rates(r: dict, tok: Tokenizer, prompt_tokens: int) -> dict:
     return r
 
 
-def app_path(msgs_a, msgs_b, tok: Tokenizer) -> tuple[dict, float]:
+def app_path(msgs_a, msgs_b, tok: Tokenizer, bias: dict) -> tuple[dict, float]:
     from langchain_core.messages import HumanMessage, SystemMessage
 
     from assistant.providers import make_chat_model, stop_local_server
@@ -103,14 +116,14 @@ def app_path(msgs_a, msgs_b, tok: Tokenizer) -> tuple[dict, float]:
 
     settings = C.settings_for(C.ROOT / "data", chat_provider="local", max_tokens=MAX_TOKENS, temperature=0.0)
     t0 = time.perf_counter()
-    llm = make_chat_model(settings)  # starts the server
+    llm = make_chat_model(settings, logit_bias=bias)  # starts the server
     start_s = time.perf_counter() - t0
     print(f"app path: server started in {start_s:.1f} s")
     out = {}
     try:
         for name, msgs, n in [("cold", msgs_a, MAX_TOKENS), ("warm (identical)", msgs_a, MAX_TOKENS),
                               ("shared system prompt only", msgs_b, 8)]:
-            model = llm if n == MAX_TOKENS else make_chat_model(settings, max_tokens=n)
+            model = llm if n == MAX_TOKENS else make_chat_model(settings, max_tokens=n, logit_bias=bias)
             r = timed_stream(c.content for c in model.stream(lc(msgs)))
             out[name] = rates(r, tok, tok.prompt_tokens(msgs))
             print(f"  {name}: ttft {r['ttft']:.2f} s, {r['tokens']} tokens, gen {r['gen_tps']:.2f} tok/s")
@@ -119,7 +132,7 @@ def app_path(msgs_a, msgs_b, tok: Tokenizer) -> tuple[dict, float]:
     return out, start_s
 
 
-def in_process(gguf: Path, msgs_a, msgs_b, tok: Tokenizer) -> tuple[dict, float]:
+def in_process(gguf: Path, msgs_a, msgs_b, tok: Tokenizer, bias: dict) -> tuple[dict, float]:
     import llama_cpp
     from llama_cpp import Llama
 
@@ -132,7 +145,8 @@ def in_process(gguf: Path, msgs_a, msgs_b, tok: Tokenizer) -> tuple[dict, float]
         for name, msgs, n in [("cold", msgs_a, MAX_TOKENS), ("warm (identical)", msgs_a, MAX_TOKENS),
                               ("shared system prompt only", msgs_b, 8)]:
             llama_cpp.llama_perf_context_reset(llm.ctx)
-            stream = llm.create_chat_completion(messages=msgs, max_tokens=n, temperature=0.0, stream=True, **SAMPLING)
+            stream = llm.create_chat_completion(messages=msgs, max_tokens=n, temperature=0.0, stream=True,
+                                                logit_bias=bias, **SAMPLING)
             r = timed_stream(c["choices"][0]["delta"].get("content") for c in stream)
             perf = llama_cpp.llama_perf_context(llm.ctx)
             r["perf"] = {"n_p_eval": perf.n_p_eval, "t_p_eval_ms": perf.t_p_eval_ms, "n_eval": perf.n_eval,
@@ -147,24 +161,21 @@ def in_process(gguf: Path, msgs_a, msgs_b, tok: Tokenizer) -> tuple[dict, float]
 
 
 def logits_all_cost(gguf: Path, msgs_a) -> dict:
-    """Cold prompt eval (1 new token) in-process with logits_all True and False."""
-    import llama_cpp
+    """Cold prompt eval (1 new token) in-process with logits_all True (the server's default) and False.
+
+    Wall time only: with logits_all, llama.cpp's perf counters book the prompt batch differently."""
     from llama_cpp import Llama
 
     out = {}
     for flag in (True, False):
         llm = Llama(model_path=str(gguf), n_ctx=4096, n_threads=2, n_threads_batch=2, logits_all=flag, verbose=False)
         try:
-            llama_cpp.llama_perf_context_reset(llm.ctx)
             t0 = time.perf_counter()
             llm.create_chat_completion(messages=msgs_a, max_tokens=1, temperature=0.0, **SAMPLING)
-            wall = time.perf_counter() - t0
-            perf = llama_cpp.llama_perf_context(llm.ctx)
-            out[flag] = {"wall_s": wall, "n_p_eval": perf.n_p_eval, "t_p_eval_ms": perf.t_p_eval_ms}
+            out[flag] = {"wall_s": time.perf_counter() - t0}
         finally:
             llm.close()
-        print(f"  logits_all={flag}: cold prompt eval {out[flag]['wall_s']:.2f} s wall "
-              f"(llama.cpp {out[flag]['t_p_eval_ms']:.0f} ms for {out[flag]['n_p_eval']} tokens)")
+        print(f"  logits_all={flag}: cold prompt eval + 1 token {out[flag]['wall_s']:.2f} s")
     return out
 
 
@@ -184,15 +195,20 @@ def main() -> int:
     print(f"prompt: part two {pa} tokens ({sum(len(m['content']) for m in msgs_a)} characters); "
           f"opening {pb} tokens, of which {shared} shared with part two's prompt")
 
-    app, server_start_s = app_path(msgs_a, msgs_b, tok)
+    bias = no_stop_bias(tok)
+    busy = os.getloadavg()[0] > (os.cpu_count() or 2)
+    if busy:
+        print("NOTE: other processes keep the cores busy; absolute figures will be low and the ratio noisy")
+    app, server_start_s = app_path(msgs_a, msgs_b, tok, bias)
     print(f"({C.load_note()})")
-    inproc, load_s = in_process(gguf, msgs_a, msgs_b, tok)
+    inproc, load_s = in_process(gguf, msgs_a, msgs_b, tok, bias)
     print(f"({C.load_note()})")
     print("what logits_all costs the prompt eval:")
     la = logits_all_cost(gguf, msgs_a)
 
     same_text = app["cold"]["text"] == inproc["cold"]["text"]
-    print(f"\nsame output text on both sides: {'yes' if same_text else 'no'}")
+    print(f"\nsame output text on both sides: {'yes' if same_text else 'no'}; app output begins: "
+          f"{app['cold']['text'][:50].replace(chr(10), ' / ')!r}")
     print()
     rows = []
     for name in ["cold", "warm (identical)", "shared system prompt only"]:
@@ -219,9 +235,9 @@ def main() -> int:
     ])
     print(f"\ngeneration ratio app/in-process: {ratio:.3f}x (target >= 0.95x)")
     print(f"llama.cpp's own counters in-process: prompt eval {perf_prompt:.1f} tok/s, generation {perf_gen:.2f} tok/s")
-    la_ratio = la[True]["t_p_eval_ms"] / la[False]["t_p_eval_ms"]
-    print(f"logits_all=True (server default) makes the cold prompt eval {la_ratio:.2f}x as long "
-          f"({la[True]['wall_s']:.2f} s vs {la[False]['wall_s']:.2f} s wall)")
+    la_ratio = la[True]["wall_s"] / la[False]["wall_s"]
+    print(f"logits_all=True (the server's default) makes the cold prompt eval {la_ratio:.2f}x as long "
+          f"({la[True]['wall_s']:.2f} s vs {la[False]['wall_s']:.2f} s)")
     print(f"\n({C.load_note()} at the end)")
 
     def pick(r):
@@ -236,7 +252,7 @@ def main() -> int:
         "ttft_shared_system_app_s": app["shared system prompt only"]["ttft"],
         "ttft_cold_inprocess_s": inproc["cold"]["ttft"], "ttft_warm_inprocess_s": inproc["warm (identical)"]["ttft"],
         "ttft_shared_system_inprocess_s": inproc["shared system prompt only"]["ttft"],
-        "server_start_s": server_start_s, "inprocess_load_s": load_s, "same_text": same_text,
+        "busy_machine": busy, "server_start_s": server_start_s, "inprocess_load_s": load_s, "same_text": same_text,
         "logits_all_prompt_eval_ratio": la_ratio,
         "logits_all": {str(k): v for k, v in la.items()},
         "app": {k: pick(v) for k, v in app.items()}, "inprocess": {k: pick(v) for k, v in inproc.items()},

@@ -164,9 +164,6 @@ def test_undo_and_redo_work_on_the_restored_history(restarted):
     assert c2.predict(restarted.sid, api_name="/session_open")[2] == restarted.drafted
 
 
-@pytest.mark.xfail(reason="product bug: /session_open (and /session_rename, /session_delete) validate the id against "
-                          "the dropdown choices, which are only filled by the page-load event; an API client that has "
-                          "not run /on_load gets 'Value … is not in the list of choices: []'", strict=False)
 def test_session_open_works_for_an_api_client_without_page_load(restarted):
     c = Client(restarted.app.url, verbose=False)
     assert restarted.sid in listed(c)
