@@ -544,9 +544,49 @@ class Session:
             yield Event("message", "没看出要填哪个空。可以这样说：「“_”规划是十五五」「第一个空填十四五」。")
             return
         if isinstance(req, placeholders.FillProblem):
+            if req.reason == "not_found":
+                refill = self._refill(message)
+                if refill is not None:
+                    yield from refill
+                    return
             yield Event("message", req.message)
             return
         yield from self._fill(req.ids, req.value)
+
+    def _refill(self, message: str) -> Iterator[Event] | None:
+        """A blank that was already filled gets a new value: change it everywhere it was filled."""
+        filled = [e for e in self.ledger.entries.values() if not e.in_text and e.value and e.status == "confirmed"]
+        hit = next((e for e in filled if e.label in message), None)
+        m = re.search(r"(?:是|为|填|改成|改为|换成)\s*[“\"「]?([^“”\"「」]+?)[”\"」]?[。！!]?$", message)
+        if hit is None or m is None:
+            return None
+        new_value, old_value = m.group(1).strip(), hit.value
+        problem = placeholders.value_problem(new_value)
+
+        def events():
+            if problem:
+                yield Event("message", problem)
+                return
+            if new_value == old_value:
+                yield Event("message", f"{hit.label}已经是“{old_value}”了。")
+                return
+            text = self.doc.text()
+            count = 0
+            for e in self.ledger.group(hit.key):
+                old = e.before[-2:] + old_value + e.after[:2]
+                new = e.before[-2:] + new_value + e.after[:2]
+                count += text.count(old)
+                text = text.replace(old, new)
+            if not count:
+                yield Event("message", f"文中找不到已填的“{old_value}”（可能已手动修改）。请直接在文档里修改。")
+                return
+            doc = Document.from_text(text)
+            doc.title = self.doc.title
+            self.ledger.fill([hit.id], new_value)
+            self._commit(doc, f"改填：{hit.label} {old_value}→{new_value}", None)
+            yield Event("message", f"{hit.label}原来填的是“{old_value}”，已改为“{new_value}”（{count} 处）。说「撤销」可恢复。")
+
+        return events()
 
     def _fill(self, ids: list[str], value: str) -> Iterator[Event]:
         entries = [self.ledger.entries[i] for i in ids if i in self.ledger.entries]

@@ -388,3 +388,24 @@ def test_place_names_from_past_speeches_are_not_carried_into_a_new_draft():
     s2 = make_session(lambda p: reply, searcher=OnePassage())
     run(s2, "为青川区妇联第四次代表大会写开场白")
     assert "青川区妇联第四次代表大会开幕了" in s2.doc.get("opening")
+
+
+def test_a_conflicting_second_fill_changes_the_value_everywhere_and_can_be_undone():
+    s = make_session()
+    run(s, "写开场白")
+    run(s, "“_”规划是十四五")
+    ev = final(run(s, "“_”规划是十五五"))
+    assert "原来填的是“十四五”" in ev.text, ev.text
+    assert "“十五五”规划" in s.doc.get("opening") and "十四五" not in s.doc.get("opening")
+    run(s, "撤销")
+    assert "“十四五”规划" in s.doc.get("opening")
+
+
+def test_fill_problems_leave_the_document_as_it_was():
+    s = make_session()
+    run(s, "写开场白")
+    before = s.doc.text()
+    assert "没有找到" in final(run(s, "“_”计划是十四五")).text
+    assert "标记" in final(run(s, "“_”规划是<b>十四五</b>")).text
+    assert "太长" in final(run(s, "“_”规划是" + "十" * 10_000)).text
+    assert s.doc.text() == before
