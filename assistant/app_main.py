@@ -25,7 +25,7 @@ def serve(host: str | None = None, port: int | None = None, *, block: bool = Tru
     services = build_services(settings)
     print(describe(settings), flush=True)
     try:
-        if services.kb.stale(settings.knowledge_dir):
+        if settings.auto_ingest and services.kb.stale(settings.knowledge_dir):
             report = services.kb.ingest(settings.knowledge_dir, progress=True)
             print(report.summary(), flush=True)
         else:
@@ -47,7 +47,7 @@ def serve(host: str | None = None, port: int | None = None, *, block: bool = Tru
     demo = build_app(services)
     # The local model answers one request at a time; a few concurrent turns keep
     # quick actions (fill, undo, checks) responsive while a draft is generating.
-    demo.queue(default_concurrency_limit=4, max_size=64)
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     if settings.host not in ("127.0.0.1", "localhost") and not settings.auth_pairs:
         print("警告：服务对外开放（host 不是 127.0.0.1），且未启用登录（SPEECH_AUTH）。请只在可信网络中这样做。", file=sys.stderr)
     _step("界面已构建", t0)

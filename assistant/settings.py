@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # optional login: "user1:password1,user2:password2"; each user then sees only their own sessions
     auth: SecretStr | None = None
     max_upload_mb: int = 5
+    # Gradio queue: turns that run at once (the local model serves one at a time; behind vLLM use 16–32)
+    concurrency: int = 4
+    queue_size: int = 64
+    # index knowledge/ at start when it changed; turn off on all but one replica sharing a Chroma server
+    auto_ingest: bool = True
 
     @property
     def auth_pairs(self) -> list[tuple[str, str]]:

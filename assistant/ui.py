@@ -229,7 +229,7 @@ def build_app(services: Services) -> gr.Blocks:
                             docx_btn = gr.Button("导出 Word", elem_id="export-docx")
                             md_btn = gr.Button("导出 Markdown", elem_id="export-md")
                         export_file = gr.File(label="下载", interactive=False, elem_id="export-file")
-                    with gr.Tab("我的讲稿", id="sessions-tab"):
+                    with gr.Tab("我的讲稿", id="sessions-tab") as sessions_tab:
                         # ids are checked against the user's own rows in the store, so any id may be passed in
                         session_list = gr.Dropdown(label="以前的讲稿", choices=[], allow_custom_value=True,
                                                    elem_id="session-list")
@@ -385,6 +385,7 @@ def build_app(services: Services) -> gr.Blocks:
             ok = services.store is not None and services.store.rename(sid, name, owner=owner(request))
             return gr.update(choices=session_choices(request), value=sid), ("已重命名。" if ok else "这篇讲稿还没有内容，起草后再命名。"), session
 
+        sessions_tab.select(refresh_sessions, None, [session_list])
         session_outputs = [state, chatbot, session_info] + panel_outputs
         open_btn.click(open_session, [session_list, state], session_outputs, api_name="session_open")
         new_btn.click(new_session, None, session_outputs, api_name="session_new")

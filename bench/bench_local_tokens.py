@@ -13,8 +13,11 @@ logit bias in a Python callback per token, on both sides alike.
    the prompt twice (cold, then identical again: llama.cpp's prefix cache), then the opening's
    prompt, which shares only the system prompt with it (a new turn of a real session).
 2. The server is stopped; ``Llama(...)`` is loaded in this process and does the same.
-3. A cold prompt eval in-process with ``logits_all=True`` (what llama-cpp-python's server uses by
-   default, and the app does not turn off), to show what that setting costs.
+3. The app path once more (cold + warm), so the in-process run is bracketed by two app runs:
+   the app's rate is the mean of both, and a big difference between them means other
+   processes changed the machine's speed meanwhile (the ratio is then not to be trusted).
+4. A cold prompt eval in-process with ``logits_all`` False/True/True/False (True is what
+   llama-cpp-python's server uses by default and the app does not turn off).
 
 Tokens are counted with the model's own tokenizer on the output text (the server's stream sends
 no usage figures); rates come from wall-clock times seen by the caller on both sides:
@@ -106,7 +109,7 @@ def rates(r: dict, tok: Tokenizer, prompt_tokens: int) -> dict:
     return r
 
 
-def app_path(msgs_a, msgs_b, tok: Tokenizer, bias: dict) -> tuple[dict, float]:
+def app_path(label: str, msgs_a, msgs_b, tok: Tokenizer, bias: dict, shared: bool = True) -> dict:
     from langchain_core.messages import HumanMessage, SystemMessage
 
     from assistant.providers import make_chat_model, stop_local_server
@@ -117,33 +120,30 @@ def app_path(msgs_a, msgs_b, tok: Tokenizer, bias: dict) -> tuple[dict, float]:
     settings = C.settings_for(C.ROOT / "data", chat_provider="local", max_tokens=MAX_TOKENS, temperature=0.0)
     t0 = time.perf_counter()
     llm = make_chat_model(settings, logit_bias=bias)  # starts the server
-    start_s = time.perf_counter() - t0
-    print(f"app path: server started in {start_s:.1f} s")
-    out = {}
+    out = {"start_s": time.perf_counter() - t0}
+    print(f"{label}: server started in {out['start_s']:.1f} s  ({C.load_note()})")
+    plan = [("cold", msgs_a, MAX_TOKENS), ("warm", msgs_a, MAX_TOKENS)] + ([("shared", msgs_b, 8)] if shared else [])
     try:
-        for name, msgs, n in [("cold", msgs_a, MAX_TOKENS), ("warm (identical)", msgs_a, MAX_TOKENS),
-                              ("shared system prompt only", msgs_b, 8)]:
+        for name, msgs, n in plan:
             model = llm if n == MAX_TOKENS else make_chat_model(settings, max_tokens=n, logit_bias=bias)
             r = timed_stream(c.content for c in model.stream(lc(msgs)))
             out[name] = rates(r, tok, tok.prompt_tokens(msgs))
             print(f"  {name}: ttft {r['ttft']:.2f} s, {r['tokens']} tokens, gen {r['gen_tps']:.2f} tok/s")
     finally:
         stop_local_server()
-    return out, start_s
+    return out
 
 
-def in_process(gguf: Path, msgs_a, msgs_b, tok: Tokenizer, bias: dict) -> tuple[dict, float]:
+def in_process(gguf: Path, msgs_a, msgs_b, tok: Tokenizer, bias: dict) -> dict:
     import llama_cpp
     from llama_cpp import Llama
 
     t0 = time.perf_counter()
     llm = Llama(model_path=str(gguf), n_ctx=4096, n_threads=2, n_threads_batch=2, verbose=False)
-    load_s = time.perf_counter() - t0
-    print(f"in-process: Llama loaded in {load_s:.1f} s")
-    out = {}
+    out = {"start_s": time.perf_counter() - t0}
+    print(f"in-process: Llama loaded in {out['start_s']:.1f} s  ({C.load_note()})")
     try:
-        for name, msgs, n in [("cold", msgs_a, MAX_TOKENS), ("warm (identical)", msgs_a, MAX_TOKENS),
-                              ("shared system prompt only", msgs_b, 8)]:
+        for name, msgs, n in [("cold", msgs_a, MAX_TOKENS), ("warm", msgs_a, MAX_TOKENS), ("shared", msgs_b, 8)]:
             llama_cpp.llama_perf_context_reset(llm.ctx)
             stream = llm.create_chat_completion(messages=msgs, max_tokens=n, temperature=0.0, stream=True,
                                                 logit_bias=bias, **SAMPLING)
@@ -157,105 +157,114 @@ def in_process(gguf: Path, msgs_a, msgs_b, tok: Tokenizer, bias: dict) -> tuple[
                   f"gen {perf.n_eval} tok in {perf.t_eval_ms:.0f} ms)")
     finally:
         llm.close()
-    return out, load_s
+    return out
 
 
 def logits_all_cost(gguf: Path, msgs_a) -> dict:
-    """Cold prompt eval (1 new token) in-process with logits_all True (the server's default) and False.
+    """Cold prompt eval + 1 token in-process, logits_all False, True, True, False (drift cancels).
 
     Wall time only: with logits_all, llama.cpp's perf counters book the prompt batch differently."""
     from llama_cpp import Llama
 
-    out = {}
-    for flag in (True, False):
+    out: dict[bool, list[float]] = {True: [], False: []}
+    for flag in (False, True, True, False):
         llm = Llama(model_path=str(gguf), n_ctx=4096, n_threads=2, n_threads_batch=2, logits_all=flag, verbose=False)
         try:
             t0 = time.perf_counter()
             llm.create_chat_completion(messages=msgs_a, max_tokens=1, temperature=0.0, **SAMPLING)
-            out[flag] = {"wall_s": time.perf_counter() - t0}
+            out[flag].append(time.perf_counter() - t0)
         finally:
             llm.close()
-        print(f"  logits_all={flag}: cold prompt eval + 1 token {out[flag]['wall_s']:.2f} s")
+        print(f"  logits_all={flag}: cold prompt eval + 1 token {out[flag][-1]:.2f} s")
     return out
+
+
+def gen_rate(run: dict) -> float:
+    return C.mean([run["cold"]["gen_tps"], run["warm"]["gen_tps"]])
 
 
 def main() -> int:
     from assistant.model_files import ensure_default_gguf
 
+    t_start = time.perf_counter()
     print(f"== local model tokens/s, {MAX_TOKENS} new tokens, 2 threads ({C.load_note()})")
     gguf = ensure_default_gguf(C.settings_for(C.ROOT / "data", chat_provider="local"))
     msgs_a, msgs_b = build_prompts()
     tok = Tokenizer(gguf)
     pa, pb = tok.prompt_tokens(msgs_a), tok.prompt_tokens(msgs_b)
-    shared = 0
     ta = tok.llm.tokenize(tok.fmt(messages=msgs_a).prompt.encode(), add_bos=False, special=True)
     tb = tok.llm.tokenize(tok.fmt(messages=msgs_b).prompt.encode(), add_bos=False, special=True)
+    shared = 0
     while shared < min(len(ta), len(tb)) and ta[shared] == tb[shared]:
         shared += 1
     print(f"prompt: part two {pa} tokens ({sum(len(m['content']) for m in msgs_a)} characters); "
           f"opening {pb} tokens, of which {shared} shared with part two's prompt")
-
     bias = no_stop_bias(tok)
     busy = os.getloadavg()[0] > (os.cpu_count() or 2)
     if busy:
         print("NOTE: other processes keep the cores busy; absolute figures will be low and the ratio noisy")
-    app, server_start_s = app_path(msgs_a, msgs_b, tok, bias)
-    print(f"({C.load_note()})")
-    inproc, load_s = in_process(gguf, msgs_a, msgs_b, tok, bias)
-    print(f"({C.load_note()})")
-    print("what logits_all costs the prompt eval:")
+
+    app1 = app_path("app path (1)", msgs_a, msgs_b, tok, bias)
+    inproc = in_process(gguf, msgs_a, msgs_b, tok, bias)
+    app2 = app_path("app path (2)", msgs_a, msgs_b, tok, bias, shared=False)
+    print(f"what logits_all costs the prompt eval ({C.load_note()}):")
     la = logits_all_cost(gguf, msgs_a)
 
-    same_text = app["cold"]["text"] == inproc["cold"]["text"]
-    print(f"\nsame output text on both sides: {'yes' if same_text else 'no'}; app output begins: "
-          f"{app['cold']['text'][:50].replace(chr(10), ' / ')!r}")
+    same_text = app1["cold"]["text"] == inproc["cold"]["text"] == app2["cold"]["text"]
+    print(f"\nsame output text on all runs: {'yes' if same_text else 'no'}; output begins: "
+          f"{app1['cold']['text'][:40].replace(chr(10), ' / ')!r}")
     print()
     rows = []
-    for name in ["cold", "warm (identical)", "shared system prompt only"]:
-        a, b = app[name], inproc[name]
-        rows.append([name, a["ttft"], b["ttft"], a["tokens"], b["tokens"], a["gen_tps"] if name != "shared system prompt only" else float("nan"),
-                     b["gen_tps"] if name != "shared system prompt only" else float("nan")])
-    C.table(["request", "app TTFT s", "in-proc TTFT s", "app tokens", "in-proc tokens", "app gen tok/s",
-             "in-proc gen tok/s"], rows)
-    gen_app = C.mean([app["cold"]["gen_tps"], app["warm (identical)"]["gen_tps"]])
-    gen_in = C.mean([inproc["cold"]["gen_tps"], inproc["warm (identical)"]["gen_tps"]])
-    perf_gen = C.mean([r["perf"]["n_eval"] / r["perf"]["t_eval_ms"] * 1000 for r in
-                       (inproc["cold"], inproc["warm (identical)"])])
+    for label, run in [("app path (1)", app1), ("in-process", inproc), ("app path (2)", app2)]:
+        rows.append([label, run["cold"]["ttft"], run["warm"]["ttft"], run["shared"]["ttft"] if "shared" in run else float("nan"),
+                     run["cold"]["prompt_tps"], run["cold"]["gen_tps"], run["warm"]["gen_tps"], run["start_s"]])
+    C.table(["run", "TTFT cold s", "TTFT warm s", "TTFT shared-sys s", "prompt tok/s", "gen tok/s cold",
+             "gen tok/s warm", "start s"], rows)
+    print("(TTFT warm = the identical prompt again; shared-sys = the opening's prompt, sharing only the "
+          f"system prompt's {shared} tokens)")
+    gen_app1, gen_app2, gen_in = gen_rate(app1), gen_rate(app2), gen_rate(inproc)
+    gen_app = C.mean([gen_app1, gen_app2])
+    prompt_app = C.mean([app1["cold"]["prompt_tps"], app2["cold"]["prompt_tps"]])
+    perf_gen = C.mean([r["perf"]["n_eval"] / r["perf"]["t_eval_ms"] * 1000 for r in (inproc["cold"], inproc["warm"])])
     perf_prompt = inproc["cold"]["perf"]["n_p_eval"] / inproc["cold"]["perf"]["t_p_eval_ms"] * 1000
     ratio = gen_app / gen_in
+    drift = abs(gen_app1 - gen_app2) / max(gen_app1, gen_app2)
     print()
     C.table(["figure", "app path", "in-process"], [
-        ["generation tok/s (mean of cold+warm)", gen_app, gen_in],
-        ["prompt eval tok/s (prompt / cold TTFT)", app["cold"]["prompt_tps"], inproc["cold"]["prompt_tps"]],
-        ["TTFT cold s", app["cold"]["ttft"], inproc["cold"]["ttft"]],
-        ["TTFT warm, identical prompt s", app["warm (identical)"]["ttft"], inproc["warm (identical)"]["ttft"]],
-        ["TTFT new turn, shared system prompt s", app["shared system prompt only"]["ttft"],
-         inproc["shared system prompt only"]["ttft"]],
-        ["model start / load s", server_start_s, load_s],
+        ["generation tok/s", gen_app, gen_in],
+        ["prompt eval tok/s (prompt / cold TTFT)", prompt_app, inproc["cold"]["prompt_tps"]],
+        ["TTFT cold s", C.mean([app1["cold"]["ttft"], app2["cold"]["ttft"]]), inproc["cold"]["ttft"]],
+        ["TTFT warm, identical prompt s", C.mean([app1["warm"]["ttft"], app2["warm"]["ttft"]]), inproc["warm"]["ttft"]],
+        ["TTFT new turn, shared system prompt s", app1["shared"]["ttft"], inproc["shared"]["ttft"]],
     ])
-    print(f"\ngeneration ratio app/in-process: {ratio:.3f}x (target >= 0.95x)")
+    print(f"\ngeneration ratio app/in-process: {ratio:.3f}x (target >= 0.95x); the two app runs differ by "
+          f"{100 * drift:.0f} %{' -- the machine changed speed, do not trust the ratio' if drift > 0.1 else ''}")
     print(f"llama.cpp's own counters in-process: prompt eval {perf_prompt:.1f} tok/s, generation {perf_gen:.2f} tok/s")
-    la_ratio = la[True]["wall_s"] / la[False]["wall_s"]
+    la_ratio = C.mean(la[True]) / C.mean(la[False])
     print(f"logits_all=True (the server's default) makes the cold prompt eval {la_ratio:.2f}x as long "
-          f"({la[True]['wall_s']:.2f} s vs {la[False]['wall_s']:.2f} s)")
-    print(f"\n({C.load_note()} at the end)")
+          f"({C.mean(la[True]):.2f} s vs {C.mean(la[False]):.2f} s, mean of 2 each)")
+    print(f"\ntotal run {time.perf_counter() - t_start:.0f} s ({C.load_note()} at the end)")
 
     def pick(r):
         return {k: r[k] for k in ("ttft", "tokens", "gen_tps", "prompt_tps", "total")}
 
     C.emit("local_tokens", {
         "max_tokens": MAX_TOKENS, "prompt_tokens": pa, "opening_prompt_tokens": pb, "shared_prefix_tokens": shared,
-        "gen_tps_app": gen_app, "gen_tps_inprocess": gen_in, "ratio_app_over_inprocess": ratio,
-        "prompt_tps_app": app["cold"]["prompt_tps"], "prompt_tps_inprocess": inproc["cold"]["prompt_tps"],
+        "gen_tps_app": gen_app, "gen_tps_app_runs": [gen_app1, gen_app2], "gen_tps_inprocess": gen_in,
+        "ratio_app_over_inprocess": ratio, "app_runs_differ": drift,
+        "prompt_tps_app": prompt_app, "prompt_tps_inprocess": inproc["cold"]["prompt_tps"],
         "prompt_tps_inprocess_llama_counters": perf_prompt, "gen_tps_inprocess_llama_counters": perf_gen,
-        "ttft_cold_app_s": app["cold"]["ttft"], "ttft_warm_app_s": app["warm (identical)"]["ttft"],
-        "ttft_shared_system_app_s": app["shared system prompt only"]["ttft"],
-        "ttft_cold_inprocess_s": inproc["cold"]["ttft"], "ttft_warm_inprocess_s": inproc["warm (identical)"]["ttft"],
-        "ttft_shared_system_inprocess_s": inproc["shared system prompt only"]["ttft"],
-        "busy_machine": busy, "server_start_s": server_start_s, "inprocess_load_s": load_s, "same_text": same_text,
-        "logits_all_prompt_eval_ratio": la_ratio,
-        "logits_all": {str(k): v for k, v in la.items()},
-        "app": {k: pick(v) for k, v in app.items()}, "inprocess": {k: pick(v) for k, v in inproc.items()},
+        "ttft_cold_app_s": C.mean([app1["cold"]["ttft"], app2["cold"]["ttft"]]),
+        "ttft_warm_app_s": C.mean([app1["warm"]["ttft"], app2["warm"]["ttft"]]),
+        "ttft_shared_system_app_s": app1["shared"]["ttft"],
+        "ttft_cold_inprocess_s": inproc["cold"]["ttft"], "ttft_warm_inprocess_s": inproc["warm"]["ttft"],
+        "ttft_shared_system_inprocess_s": inproc["shared"]["ttft"],
+        "busy_machine": busy, "server_start_s": app1["start_s"], "inprocess_load_s": inproc["start_s"],
+        "same_text": same_text, "logits_all_prompt_eval_ratio": la_ratio,
+        "logits_all_s": {"true": la[True], "false": la[False]},
+        "app1": {k: pick(v) for k, v in app1.items() if k != "start_s"},
+        "inprocess": {k: pick(v) for k, v in inproc.items() if k != "start_s"},
+        "app2": {k: pick(v) for k, v in app2.items() if k != "start_s"},
     })
     return 0
 

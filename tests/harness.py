@@ -46,6 +46,9 @@ def seed_index() -> Path:
         if _seed_dir is not None:
             return _seed_dir
         d = Path(tempfile.mkdtemp(prefix="speech-seed-"))
+        import atexit
+
+        atexit.register(shutil.rmtree, d, True)
         (d / "kb").mkdir()
         for name in SAMPLE:
             shutil.copy2(ROOT / "knowledge" / "speeches" / name, d / "kb" / name)
@@ -99,13 +102,14 @@ class LaunchedApp(AppProcess):
 
 
 def last_reply(outputs) -> str:
+    """The last chat bubble's text as the user reads it (the UI escapes "_" for Markdown: undone here)."""
     chat = outputs[1]
     if not chat:
         return ""
     content = chat[-1]["content"]
     if isinstance(content, list):
-        return "".join(c.get("text", "") for c in content if isinstance(c, dict))
-    return str(content)
+        content = "".join(c.get("text", "") for c in content if isinstance(c, dict))
+    return str(content).replace("\\_", "_")
 
 
 def document(outputs) -> str:
