@@ -69,6 +69,7 @@ class KeywordIndex:
         import bm25s
 
         self.ids, self.roles = list(ids), list(roles)
+        self._masks = {}
         if not ids:
             self._bm25 = None
             return self
@@ -86,12 +87,19 @@ class KeywordIndex:
             return []
         mask = None
         if roles:
-            mask = np.array([1.0 if r in roles else 0.0 for r in self.roles], dtype=np.float32)
+            mask = self._mask(frozenset(roles))
             if not mask.any():
                 return []
         k = min(k, len(self.ids))
         res, scores = self._bm25.retrieve([q], k=k, show_progress=False, weight_mask=mask)
         return [KeywordHit(self.ids[i], float(s)) for i, s in zip(res[0], scores[0]) if s > 0]
+
+    def _mask(self, roles: frozenset[str]) -> np.ndarray:
+        """A 0/1 weight per chunk for a set of roles, computed once per role set."""
+        cache = self.__dict__.setdefault("_masks", {})
+        if roles not in cache:
+            cache[roles] = np.array([1.0 if r in roles else 0.0 for r in self.roles], dtype=np.float32)
+        return cache[roles]
 
     # --- persistence -------------------------------------------------------
     def save(self, folder: Path) -> None:
@@ -117,6 +125,7 @@ class KeywordIndex:
         meta = json.loads((folder / "ids.json").read_text())
         idx = cls(dict_path)
         idx.ids, idx.roles = meta["ids"], meta["roles"]
+        idx._masks = {}
         if (folder / "bm25").exists():
             idx._bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
         _ensure_jieba(dict_path)

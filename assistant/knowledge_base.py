@@ -77,6 +77,7 @@ class KnowledgeBase:
         self._embeddings = embeddings
         self._store = None
         self._keyword = None
+        self._count: int | None = None
         self._lock = threading.RLock()
         self.dict_path = ROOT / "knowledge" / "domain_dict.txt"
 
@@ -214,6 +215,7 @@ class KnowledgeBase:
                     pass
             self._store = None
             self._keyword = None
+            self._count = None
             for p in (self.settings.chroma_dir, self.settings.data_dir / "keyword"):
                 shutil.rmtree(p, ignore_errors=True)
             self.settings.manifest_path.unlink(missing_ok=True)
@@ -232,6 +234,7 @@ class KnowledgeBase:
         if not path.exists():
             raise FileNotFoundError(f"找不到 {path}。请给出讲话稿所在的文件夹或文件。")
         with self._lock:
+            self._count = None  # chunks are about to change
             manifest = self.load_manifest()
             self.check_manifest()
             files = speech_files(path)
@@ -318,10 +321,12 @@ class KnowledgeBase:
             self._save_manifest(manifest)
             if report.added or report.updated or report.removed or not (self.settings.data_dir / "keyword").exists():
                 self._keyword = self._build_keyword()
+                self._count = None
         report.seconds = time.perf_counter() - t0
         return report
 
     def _delete_source(self, name: str) -> None:
+        self._count = None
         got = self.store.get(where={"source": name}, include=[])
         if got["ids"]:
             self.store.delete(ids=got["ids"])
@@ -338,6 +343,7 @@ class KnowledgeBase:
             self._save_manifest(manifest)
             if removed:
                 self._keyword = self._build_keyword()
+                self._count = None
         return removed
 
     # --- reading -----------------------------------------------------------------
@@ -345,7 +351,10 @@ class KnowledgeBase:
         return self.load_manifest()["sources"]
 
     def count(self) -> int:
-        return self.store._collection.count()
+        """Chunks in the index; cached between changes (it is asked on every search)."""
+        if self._count is None:
+            self._count = self.store._collection.count()
+        return self._count
 
     def chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
         if not ids:

