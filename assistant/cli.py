@@ -154,6 +154,20 @@ def cmd_export(args) -> int:
 
     text = _read(args.file)
     out = Path(args.to)
+    # the same warnings the UI shows before export: open blanks, failed checks, outdated wording for the date
+    from . import placeholders
+    from .checks import run_checks
+    from .export import export_warnings
+    from .terms import check_terms, default_terms_paths, load_terms
+    from .settings import ROOT
+
+    when = date.fromisoformat(args.date) if args.date else date.today()
+    errors = [e.message for e in run_checks(text).errors]
+    warnings = export_warnings(text, placeholders.Ledger.from_text(text).open_count, errors)
+    warnings += [f"“{w.term}”在 {when:%Y-%m-%d} 已不宜使用，建议改为“{w.suggestion}”。{w.note}"
+                 for w in check_terms(text, when, load_terms(default_terms_paths(ROOT)))]
+    for w in warnings:
+        print(f"提醒：{w}", file=sys.stderr)
     try:
         if out.suffix.lower() == ".docx":
             export_docx(text, out)

@@ -55,8 +55,11 @@ def test_check_an_unreadable_file_is_one_clear_error(tmp_path):
 
 def test_export_docx_and_md(tmp_path):
     out = tmp_path / "seed.docx"
-    r = cli("export", str(SEED), "--to", str(out))
+    r = cli("export", str(SEED), "--to", str(out), "--date", "2026-06-01")
     assert r.returncode == 0, r.stderr
+    assert "空白" in r.stderr and "三个北京" in r.stderr  # open blanks and outdated wording are warned about
+    old = cli("export", str(SEED), "--to", str(tmp_path / "old.docx"), "--date", "2011-06-01")
+    assert "三个北京" not in old.stderr
     d = docx.Document(str(out))
     headings = [p.text for p in d.paragraphs if p.text.startswith(("一、", "二、", "三、"))]
     assert len(headings) == 3
