@@ -388,23 +388,6 @@ def test_kb_remove_takes_it_out_of_the_list_and_out_of_retrieval(kb_app):
 # =====================================================================================================
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, kb_app):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
