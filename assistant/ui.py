@@ -14,7 +14,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from .document import section_label
 from .runtime import Services
 from .session import PRESET_MESSAGES, Event, Session
 
@@ -41,12 +40,10 @@ def version_rows(session: Session) -> list[list]:
 def diff_value(session: Session) -> list[tuple[str, str | None]]:
     from .diff import diff_for_gradio
 
-    vs = session.history.versions
-    cur = session.history.current
-    if cur is None or len(vs) < 2:
+    pair = session.last_change()
+    if pair is None:
         return []
-    idx = vs.index(cur)
-    prev = vs[idx - 1] if idx > 0 else vs[0]
+    prev, cur = pair
     return diff_for_gradio(prev.document().text(), cur.document().text())
 
 
@@ -442,7 +439,3 @@ def build_app(services: Services) -> gr.Blocks:
 
         demo.load(on_load, [state], [state, session_list, kb_table] + panel_outputs)
     return demo
-
-
-def section_name(key: str) -> str:
-    return section_label(key)
