@@ -2,7 +2,7 @@
 
 ``speech-assistant eval --knowledge DIR --queries FILE [--json]`` builds a
 throw-away index of any folder of speeches and scores a query file whose lines
-are ``{"query": ..., "relevant": [file names]}``.  A retrieved passage is a hit
+are ``{"query": ..., "relevant": [file names]}`` (an optional ``"kind"`` adds figures per kind).  A retrieved passage is a hit
 when its source file's name is in ``relevant``; ranks are over passages.
 """
 
@@ -17,6 +17,7 @@ from .settings import ROOT, Settings
 
 MODES = ("vector", "keyword", "hybrid")
 DEFAULT_QUERIES = ROOT / "tests" / "data" / "eval_queries.jsonl"
+HARD_QUERIES = ROOT / "tests" / "data" / "eval_queries_hard.jsonl"  # neighbouring topics; kinds detail/generic/paraphrase
 
 
 def load_queries(path: Path) -> list[dict]:
@@ -70,6 +71,12 @@ def evaluate(knowledge: Path, queries: list[dict], *, progress: bool = True, dat
         # per_source=10: count every passage, so ranks are over passages, not one per speech
         searcher = HybridSearcher(kb, per_source=10, candidates=30)
         result = {mode: score(searcher, queries, mode) for mode in MODES}
+        kinds = sorted({q["kind"] for q in queries if isinstance(q.get("kind"), str)})
+        if kinds:  # optional "kind" per query (detail / generic / paraphrase …): the same figures per kind
+            result["by_kind"] = {
+                kind: {"queries": len(sub), **{mode: score(searcher, sub, mode) for mode in MODES}}
+                for kind in kinds for sub in [[q for q in queries if q.get("kind") == kind]]
+            }
         result["queries"] = len(queries)
         result["passages"] = kb.count()
         result["errors"] = report.errors
@@ -82,6 +89,11 @@ def table(result: dict) -> str:
         r = result[mode]
         lines.append(f"{mode:<10}{r['recall@5']:>10.3f}{r['recall@10']:>11.3f}{r['mrr']:>8.3f}")
     lines.append(f"（{result['queries']} 条查询，{result['passages']} 个片段）")
+    for kind, sub in result.get("by_kind", {}).items():
+        lines.append(f"\n按类型：{kind}（{sub['queries']} 条）")
+        for mode in MODES:
+            r = sub[mode]
+            lines.append(f"{mode:<10}{r['recall@5']:>10.3f}{r['recall@10']:>11.3f}{r['mrr']:>8.3f}")
     return "\n".join(lines)
 
 

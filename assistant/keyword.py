@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import replace_dir
 
 _jieba_lock = threading.Lock()
 _jieba_ready: set[str] = set()
@@ -56,27 +56,51 @@ class KeywordHit:
 
 
 class KeywordIndex:
+    """BM25 over the chunks' tokens.  The tokens of every chunk are kept (in memory and on disk), so a
+    change re-segments only the new chunks: jieba is ~92 % of a full build, BM25 scoring the rest."""
+
     def __init__(self, dict_path: Path | None = None):
         self.dict_path = dict_path
         self.ids: list[str] = []
         self.roles: list[str] = []
+        self.tokens: list[list[str]] | None = []  # None: loaded from an index saved without its tokens
         self._bm25 = None
+        self._masks: dict[frozenset[str], np.ndarray] = {}
+        self.stamp = ""  # what the owner says this index reflects (the knowledge base: its sources' hashes)
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def build(self, ids: list[str], texts: list[str], roles: list[str]) -> "KeywordIndex":
+        return self._index(list(ids), list(roles), [self._tokenize(t) for t in texts])
+
+    def with_changes(self, *, remove: set[str] = frozenset(), ids: list[str] = (), texts: list[str] = (),
+                     roles: list[str] = ()) -> "KeywordIndex":
+        """A new index without the ``remove`` ids and with the given chunks added; only these are segmented."""
+        if self.tokens is None:
+            raise ValueError("this keyword index was saved without tokens; build it anew")
+        drop = set(remove) | set(ids)
+        keep = [i for i, cid in enumerate(self.ids) if cid not in drop]
+        new = KeywordIndex(self.dict_path)
+        return new._index(
+            [self.ids[i] for i in keep] + list(ids),
+            [self.roles[i] for i in keep] + list(roles),
+            [self.tokens[i] for i in keep] + [self._tokenize(t) for t in texts],
+        )
+
+    def _tokenize(self, text: str) -> list[str]:
+        return tokenize(text, self.dict_path) or ["∅"]
+
+    def _index(self, ids: list[str], roles: list[str], tokens: list[list[str]]) -> "KeywordIndex":
         import bm25s
 
-        self.ids, self.roles = list(ids), list(roles)
+        self.ids, self.roles, self.tokens = ids, roles, tokens
         self._masks = {}
-        if not ids:
-            self._bm25 = None
-            return self
-        corpus = [tokenize(t, self.dict_path) or ["∅"] for t in texts]
-        bm = bm25s.BM25()
-        bm.index(corpus, show_progress=False)
-        self._bm25 = bm
+        self._bm25 = None
+        if ids:
+            bm = bm25s.BM25()
+            bm.index(tokens, show_progress=False)
+            self._bm25 = bm
         return self
 
     def search(self, query: str, k: int = 10, roles: set[str] | None = None) -> list[KeywordHit]:
@@ -96,26 +120,25 @@ class KeywordIndex:
 
     def _mask(self, roles: frozenset[str]) -> np.ndarray:
         """A 0/1 weight per chunk for a set of roles, computed once per role set."""
-        cache = self.__dict__.setdefault("_masks", {})
-        if roles not in cache:
-            cache[roles] = np.array([1.0 if r in roles else 0.0 for r in self.roles], dtype=np.float32)
-        return cache[roles]
+        if roles not in self._masks:
+            self._masks[roles] = np.array([1.0 if r in roles else 0.0 for r in self.roles], dtype=np.float32)
+        return self._masks[roles]
 
     # --- persistence -------------------------------------------------------
     def save(self, folder: Path) -> None:
-        folder = Path(folder)
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        (tmp / "ids.json").write_text(json.dumps({"ids": self.ids, "roles": self.roles}, ensure_ascii=False))
-        if self._bm25 is not None:
-            self._bm25.save(str(tmp / "bm25"), show_progress=False)
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        shutil.rmtree(old, ignore_errors=True)
+        def fill(tmp: Path) -> None:
+            meta = {"ids": self.ids, "roles": self.roles, "stamp": self.stamp}
+            (tmp / "ids.json").write_text(json.dumps(meta, ensure_ascii=False))
+            if self.tokens is not None:  # as a vocabulary and token numbers: ~4 bytes a token
+                vocab: dict[str, int] = {}
+                flat = np.fromiter((vocab.setdefault(t, len(vocab)) for doc in self.tokens for t in doc), dtype=np.int32)
+                offsets = np.cumsum([0] + [len(doc) for doc in self.tokens], dtype=np.int64)
+                np.savez(tmp / "tokens.npz", flat=flat, offsets=offsets)
+                (tmp / "vocab.json").write_text(json.dumps(list(vocab), ensure_ascii=False))
+            if self._bm25 is not None:
+                self._bm25.save(str(tmp / "bm25"), show_progress=False)
+
+        replace_dir(folder, fill)
 
     @classmethod
     def load(cls, folder: Path, dict_path: Path | None = None) -> "KeywordIndex":
@@ -124,8 +147,16 @@ class KeywordIndex:
         folder = Path(folder)
         meta = json.loads((folder / "ids.json").read_text())
         idx = cls(dict_path)
-        idx.ids, idx.roles = meta["ids"], meta["roles"]
-        idx._masks = {}
+        idx.ids, idx.roles, idx.stamp = meta["ids"], meta["roles"], meta.get("stamp", "")
+        idx.tokens = None
+        if (folder / "tokens.npz").exists():
+            vocab = json.loads((folder / "vocab.json").read_text())
+            with np.load(folder / "tokens.npz") as z:
+                flat, offsets = z["flat"], z["offsets"]
+            if len(offsets) != len(idx.ids) + 1:
+                raise ValueError(f"{folder}: tokens for {len(offsets) - 1} chunks, ids for {len(idx.ids)}")
+            words = np.array(vocab, dtype=object)[flat] if len(flat) else np.array([], dtype=object)
+            idx.tokens = [list(words[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
         if (folder / "bm25").exists():
             idx._bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
         _ensure_jieba(dict_path)

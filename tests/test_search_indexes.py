@@ -1,0 +1,148 @@
+"""The in-memory search indexes derived from Chroma: exact vector search by role and the BM25 keyword index,
+both updated incrementally when speeches change and rebuilt when they do not match the manifest."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import assistant.keyword as keyword_mod
+from assistant.keyword import KeywordIndex
+from assistant.knowledge_base import sources_stamp
+from assistant.retrieval import HybridSearcher
+from assistant.vector_index import VectorIndex
+
+from test_knowledge_base import e5, make_kb, mini, source_ids  # noqa: F401  (fixture and helpers)
+
+
+def random_index(n: int = 300, dim: int = 16, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    roles = [["opening", "significance", "tasks", "guarantees", "closing"][i % 5] for i in range(n)]
+    ids = [f"c{i}" for i in range(n)]
+    vecs = rng.normal(size=(n, dim)).astype(np.float32)
+    return ids, roles, vecs
+
+
+def brute_force(ids, roles, vecs, q, n, allowed=None):
+    v = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+    sims = v @ (q / np.linalg.norm(q))
+    order = [i for i in np.argsort(-sims) if allowed is None or roles[i] in allowed]
+    return [(ids[i], float(sims[i])) for i in order[:n]]
+
+
+@pytest.mark.parametrize("allowed", [None, {"tasks"}, {"opening", "closing"}, {"tasks", "guarantees", "significance"}])
+def test_vector_search_is_exact_and_filters_roles(allowed):
+    ids, roles, vecs = random_index()
+    idx = VectorIndex(ids, roles, vecs)
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        q = rng.normal(size=vecs.shape[1]).astype(np.float32)
+        got = idx.search(q, 12, allowed)
+        want = brute_force(ids, roles, vecs, q, 12, allowed)
+        assert [g[0] for g in got] == [w[0] for w in want]
+        assert np.allclose([g[1] for g in got], [w[1] for w in want], atol=1e-5)
+
+
+def test_vector_search_edge_cases():
+    ids, roles, vecs = random_index(10)
+    idx = VectorIndex(ids, roles, vecs)
+    q = vecs[3]
+    assert idx.search(q, 1)[0][0] == "c3"
+    assert len(idx.search(q, 100)) == 10  # more asked than held
+    assert idx.search(q, 5, {"no-such-role"}) == []
+    assert VectorIndex().search(q, 5) == []
+    with pytest.raises(ValueError):
+        VectorIndex(ids, roles[:-1], vecs)
+
+
+def test_vector_index_changes_and_persistence(tmp_path):
+    ids, roles, vecs = random_index(50)
+    idx = VectorIndex(ids[:40], roles[:40], vecs[:40])
+    changed = idx.with_changes(remove={"c1", "c2"}, ids=ids[40:] + ["c5"], roles=roles[40:] + ["closing"],
+                               vectors=np.vstack([vecs[40:], -vecs[5:6]]))
+    assert len(idx) == 40, "the old index is left as it was (searches in flight keep using it)"
+    assert len(changed) == 40 - 2 + 10
+    assert "c1" not in changed.ids and "c45" in changed.ids
+    assert changed.search(-vecs[5], 1)[0][0] == "c5", "an id added again replaces its old row"
+    assert changed.roles[changed.ids.index("c5")] == "closing"
+    changed.stamp = "abc"
+    changed.save(tmp_path / "vectors")
+    back = VectorIndex.load(tmp_path / "vectors")
+    assert back.ids == changed.ids and back.roles == changed.roles and back.stamp == "abc"
+    assert np.allclose(back.vectors, changed.vectors)
+
+
+def test_keyword_changes_equal_a_full_build():
+    texts = {f"d{i}": t for i, t in enumerate([
+        "推进安全生产专项整治三年行动", "做好职工之家建设和劳模精神宣传", "加快乡村振兴和猕猴桃产业发展",
+        "抓好防汛抗旱物资储备", "深化营商环境改革一网通办"])}
+    roles = ["tasks"] * 5
+    ids = list(texts)
+    base = KeywordIndex().build(ids[:3], [texts[i] for i in ids[:3]], roles[:3])
+    inc = base.with_changes(remove={"d0"}, ids=ids[3:], texts=[texts[i] for i in ids[3:]], roles=roles[3:])
+    full = KeywordIndex().build(ids[1:], [texts[i] for i in ids[1:]], roles[1:])
+    for q in ["安全生产", "劳模精神", "防汛物资", "一网通办营商环境", "猕猴桃"]:
+        assert [(h.id, round(h.score, 5)) for h in inc.search(q, k=5)] == \
+               [(h.id, round(h.score, 5)) for h in full.search(q, k=5)]
+    assert inc.search("安全生产") == [], "a removed chunk is no longer found"
+
+
+def test_keyword_tokens_survive_save_and_load(tmp_path):
+    idx = KeywordIndex().build(["a", "b"], ["职工之家建设", "安全生产专项整治"], ["tasks", "tasks"])
+    idx.save(tmp_path / "kw")
+    back = KeywordIndex.load(tmp_path / "kw")
+    assert back.tokens == idx.tokens
+    more = back.with_changes(ids=["c"], texts=["劳模精神"], roles=["tasks"])
+    assert [h.id for h in more.search("劳模精神")] == ["c"]
+
+
+def test_adding_a_speech_segments_only_its_chunks(tmp_path, e5, monkeypatch):  # noqa: F811
+    s, kb, spy = make_kb(tmp_path, e5, {"a.txt": mini("安全生产"), "b.txt": mini("乡村振兴")})
+    kb.ingest()
+    seen: list[str] = []
+    real = keyword_mod.tokenize
+    monkeypatch.setattr(keyword_mod, "tokenize", lambda text, d=None: seen.append(text) or real(text, d))
+    (s.knowledge_dir / "c.txt").write_text(mini("防汛抗旱", extra="要储备好冲锋舟和沙袋。"), encoding="utf-8")
+    kb.ingest()
+    assert len(seen) == 9, "the keyword index segments only the new speech's 9 chunks"
+    assert set(kb.vectors.ids) == set(kb.keyword.ids) == set(kb.store.get(include=[])["ids"])
+    # both indexes on disk carry the manifest's stamp and come back without rebuilding
+    monkeypatch.setattr(keyword_mod, "tokenize", real)
+    stamp = sources_stamp(kb.load_manifest())
+    fresh = type(kb)(s, spy)
+    assert fresh.keyword.stamp == stamp and fresh.vectors.stamp == stamp
+    hit = HybridSearcher(fresh).search("冲锋舟 沙袋", k=1)[0]
+    assert hit.source == "c.txt"
+    # exact in-memory vector search returns what Chroma stores for that chunk
+    stored = kb.store._collection.get(ids=[hit.id], include=["embeddings"])["embeddings"][0]
+    row = fresh.vectors.ids.index(hit.id)
+    assert np.allclose(fresh.vectors.vectors[row], np.asarray(stored) / np.linalg.norm(stored), atol=1e-5)
+
+
+def test_outdated_or_damaged_derived_indexes_are_rebuilt_from_chroma(tmp_path, e5):  # noqa: F811
+    s, kb, spy = make_kb(tmp_path, e5, {"a.txt": mini("安全生产"), "b.txt": mini("乡村振兴")})
+    kb.ingest()
+    ids = set(kb.store.get(include=[])["ids"])
+    # as after a crash between Chroma and the derived indexes: the stamp no longer matches the manifest
+    meta = json.loads((s.data_dir / "vectors" / "ids.json").read_text())
+    meta["stamp"] = "outdated"
+    (s.data_dir / "vectors" / "ids.json").write_text(json.dumps(meta))
+    (s.data_dir / "keyword" / "ids.json").write_text("{not json")
+    spy.documents.clear()
+    fresh = type(kb)(s, spy)
+    assert set(fresh.vectors.ids) == ids and set(fresh.keyword.ids) == ids
+    assert spy.documents == [], "rebuilt from the embeddings Chroma holds, nothing re-embedded"
+    assert HybridSearcher(fresh).search("乡村振兴规划", k=1)[0].source == "b.txt"
+    assert fresh.vectors.stamp == sources_stamp(fresh.load_manifest())
+
+
+def test_removing_a_speech_updates_both_indexes(tmp_path, e5):  # noqa: F811
+    s, kb, spy = make_kb(tmp_path, e5, {"a.txt": mini("安全生产"), "b.txt": mini("乡村振兴")})
+    kb.ingest()
+    b_ids = set(source_ids(kb, "b.txt"))
+    assert kb.remove(["b.txt"]) == ["b.txt"]
+    assert not b_ids & set(kb.vectors.ids) and not b_ids & set(kb.keyword.ids)
+    assert len(kb.vectors) == len(kb.keyword) == kb.count() == 9
+    assert all(p.source == "a.txt" for p in HybridSearcher(kb).search("乡村振兴", k=3, mode="vector"))
