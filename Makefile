@@ -8,7 +8,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test install model index chromium bench clean-index
+.PHONY: run test install model index test-system bench clean-index
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,14 @@ index: install
 run: model
 	@$(BIN)/python app.py
 
-chromium:
-	@{ command -v chromium && dpkg -s fonts-noto-cjk; } >/dev/null 2>&1 || { echo "== 安装浏览器测试用的 Debian chromium 和中文字体"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
-	  || echo "   chromium 安装失败：浏览器测试将被跳过"; }
+# test-only system packages from Debian: chromium + CJK fonts (browser tests), PostgreSQL (shared session storage)
+test-system:
+	@{ command -v chromium && dpkg -s fonts-noto-cjk && dpkg -s postgresql; } >/dev/null 2>&1 || { \
+	  echo "== 安装测试用的 Debian 软件包：chromium、中文字体、PostgreSQL"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk postgresql >/dev/null) \
+	  || echo "   安装失败：浏览器测试和 PostgreSQL 测试将被跳过"; }
 
-test: model chromium
+test: model test-system
 	@$(BIN)/python -m pytest -q -p no:cacheprovider; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$code
 
@@ -45,4 +47,4 @@ bench: model
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean-index:
-	rm -rf data/chroma data/keyword data/manifest.json
+	rm -rf data/chroma data/keyword data/vectors data/manifest.json

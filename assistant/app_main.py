@@ -17,19 +17,24 @@ def serve(host: str | None = None, port: int | None = None, *, block: bool = Tru
     from .model_files import ModelFileError
     from .providers import describe, local_server
     from .runtime import build_services
+    from .store import StoreError
     from .settings import Settings
 
     t0 = time.perf_counter()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v}
     settings = Settings(**overrides)
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except StoreError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
     print(describe(settings), flush=True)
     try:
         if settings.auto_ingest and services.kb.stale(settings.knowledge_dir):
             report = services.kb.ingest(settings.knowledge_dir, progress=True)
             print(report.summary(), flush=True)
         else:
-            services.kb.keyword  # load the keyword index now, not on the first turn
+            services.kb.keyword, services.kb.vectors  # load the search indexes now, not on the first turn
         _step(f"知识库就绪（{len(services.kb.sources())} 篇讲话，{services.kb.count()} 个片段）", t0)
     except IndexError_ as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -96,6 +96,7 @@ def cmd_check(args) -> int:
 def cmd_draft(args) -> int:
     from .knowledge_base import IndexError_
     from .runtime import build_services
+    from .store import StoreError
 
     overrides = {}
     if args.knowledge:
@@ -105,7 +106,10 @@ def cmd_draft(args) -> int:
         tag = hashlib.sha1(str(knowledge).encode()).hexdigest()[:10]
         overrides = dict(knowledge_dir=knowledge, data_dir=Path.home() / ".cache" / "speech-assistant" / f"index-{tag}")
     settings = _settings(**overrides)
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except StoreError as exc:
+        return _fail(str(exc))
     try:
         if services.kb.stale(settings.knowledge_dir):
             services.kb.ingest(settings.knowledge_dir, progress=True)

@@ -58,7 +58,7 @@ def build_services(
             return make_chat_model(settings)
 
     drafter = Drafter(settings, searcher, llm_factory)
-    store = SessionStore(settings.sessions_db)
+    store = SessionStore(settings.resolved_sessions_url)
     try:
         terms = load_terms(default_terms_paths(ROOT))
     except TermsFileError as exc:  # a broken user file must not stop the app; the check says why

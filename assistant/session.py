@@ -83,6 +83,7 @@ class Session:
     def __init__(self, drafter: Drafter, *, chars_per_minute: int = 220, max_message_chars: int = 20_000,
                  speech_date: date | None = None):
         self.id = uuid.uuid4().hex[:12]
+        self.rev = 0  # the stored revision this session was loaded or last saved at (see store.persist)
         self.drafter = drafter
         self.cpm = chars_per_minute
         self.max_message_chars = max_message_chars

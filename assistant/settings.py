@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # embedded persistent client
     chroma_host: str | None = None
     chroma_port: int = 8000
+    # where sessions are kept: any SQLAlchemy URL.  Unset: SQLite in data_dir.  For several app replicas, one
+    # PostgreSQL database they share, e.g. postgresql+psycopg://speech:PASSWORD@db.example:5432/speech
+    sessions_url: SecretStr | None = None
 
     # --- chat model ------------------------------------------------------
     # "auto": the OpenAI-compatible endpoint when OPENAI_BASE_URL or OPENAI_API_KEY is set, else local.
@@ -110,6 +113,12 @@ class Settings(BaseSettings):
     @property
     def sessions_db(self) -> Path:
         return self.data_dir / "sessions.sqlite3"
+
+    @property
+    def resolved_sessions_url(self) -> str:
+        if self.sessions_url and self.sessions_url.get_secret_value():
+            return self.sessions_url.get_secret_value()
+        return f"sqlite:///{self.sessions_db.resolve()}"
 
     @field_validator("openai_base_url", "embedding_base_url", mode="before")
     @classmethod

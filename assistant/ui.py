@@ -16,6 +16,7 @@ import gradio as gr
 
 from .runtime import Services
 from .session import PRESET_MESSAGES, Event, Session
+from .store import persist as persist_session
 
 PANEL_COUNT = 7  # doc, sources, checks, ledger, versions, diff, status
 
@@ -260,15 +261,20 @@ def build_app(services: Services) -> gr.Blocks:
         def owner(request: gr.Request | None) -> str:
             return (getattr(request, "username", None) or "") if request is not None else ""
 
-        def persist(session, request):
+        def persist(session, request) -> str | None:
+            """Save the session; a note when it had to be kept as a copy (saved meanwhile elsewhere)."""
             if services.store is not None and not session.doc.is_empty:
-                services.store.save(session.id, session.to_dict(), title=session.display_title(), owner=owner(request))
+                return persist_session(services.store, session, owner(request))
+            return None
 
         def send(message, history, session, sel, request: gr.Request):
             session = ensure(session)
+            hist = history
             for hist, pan in run_turn(session, message, history, sel):
                 yield ("", hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
-            persist(session, request)
+            note = persist(session, request)
+            if note:  # the panels again (and the session's new id), so that API clients get the document too
+                yield ("", list(hist or []) + [{"role": "assistant", "content": note}], session, "") + panels(session)
 
         outputs = [msg, chatbot, state, selection] + panel_outputs
         msg.submit(send, [msg, chatbot, state, selection], outputs, api_name="chat")
@@ -294,8 +300,8 @@ def build_app(services: Services) -> gr.Blocks:
         def save(text, session, history, request: gr.Request):
             session = ensure(session)
             note = session.edit_document(text)
-            persist(session, request)
-            history = list(history or []) + [{"role": "assistant", "content": note}]
+            kept = persist(session, request)
+            history = list(history or []) + [{"role": "assistant", "content": n} for n in (note, kept) if n]
             return (history, session) + panels(session)
 
         save_btn.click(save, [doc, state, chatbot], [chatbot, state] + panel_outputs)
@@ -355,11 +361,12 @@ def build_app(services: Services) -> gr.Blocks:
 
         def open_session(sid, session, request: gr.Request):
             session = ensure(session)
-            data = services.store.load(sid, owner=owner(request)) if (sid and services.store) else None
-            if data is None:
+            entry = services.store.load_entry(sid, owner=owner(request)) if (sid and services.store) else None
+            if entry is None:
                 return (session, [], "没有找到这篇讲稿。") + panels(session)
             fresh = services.new_session()
-            fresh.restore_state(data)
+            fresh.restore_state(entry[0])
+            fresh.rev = entry[1]
             chat = [{**m, "content": _md(m["content"])} for m in fresh.messages if m.get("role") in ("user", "assistant")]
             return (fresh, chat, f"已打开：{fresh.display_title()}") + panels(fresh)
 
@@ -376,11 +383,14 @@ def build_app(services: Services) -> gr.Blocks:
             sid = sid or session.id
             if not (name or "").strip():
                 return gr.update(), "请输入新名称。", session
+            kept = None
             if sid == session.id:
                 session.title = name.strip()[:80]
-                persist(session, request)
+                kept = persist(session, request)
+                sid = session.id  # a copy's id when it had to be kept as a copy
             ok = services.store is not None and services.store.rename(sid, name, owner=owner(request))
-            return gr.update(choices=session_choices(request), value=sid), ("已重命名。" if ok else "这篇讲稿还没有内容，起草后再命名。"), session
+            info = ("已重命名。" if ok else "这篇讲稿还没有内容，起草后再命名。") + (f"\n\n{kept}" if kept else "")
+            return gr.update(choices=session_choices(request), value=sid), info, session
 
         sessions_tab.select(refresh_sessions, None, [session_list])
         session_outputs = [state, chatbot, session_info] + panel_outputs
