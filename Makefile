@@ -47,4 +47,4 @@ bench: model
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean-index:
-	rm -rf data/chroma data/keyword data/vectors data/manifest.json
+	rm -rf data/chroma data/keyword data/vectors data/passages data/manifest.json

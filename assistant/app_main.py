@@ -34,7 +34,7 @@ def serve(host: str | None = None, port: int | None = None, *, block: bool = Tru
             report = services.kb.ingest(settings.knowledge_dir, progress=True)
             print(report.summary(), flush=True)
         else:
-            services.kb.keyword, services.kb.vectors  # load the search indexes now, not on the first turn
+            services.kb.keyword, services.kb.vectors, services.kb.passages  # load the search indexes now
         _step(f"知识库就绪（{len(services.kb.sources())} 篇讲话，{services.kb.count()} 个片段）", t0)
     except IndexError_ as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -132,3 +132,31 @@ def chunk_speech(speech: Speech, limit: int = MAX_CHARS) -> list[Chunk]:
     for group in _group(speech.closing, limit) if speech.closing else []:
         chunks.append(Chunk(_join(text, group), "closing", "closing", start=group[0].start, end=group[-1].end))
     return chunks
+
+
+MIN_UNIT_CHARS = 8
+
+
+def sentence_units(text: str) -> list[str]:
+    """A chunk's sentences, for sentence-level vectors (the chunk's own vector is their mean).
+
+    Split at line breaks and sentence ends; a piece shorter than ``MIN_UNIT_CHARS`` (a bare
+    "一是" or a short heading) joins the next one, the last joins the one before.  A chunk
+    always gives at least one unit."""
+    pieces = [s.strip() for line in text.splitlines() for s in _SENTENCE_END.split(line)]
+    pieces = [p for p in pieces if p]
+    units: list[str] = []
+    carry = ""
+    for p in pieces:
+        p = carry + p
+        if len(p) < MIN_UNIT_CHARS:
+            carry = p
+            continue
+        units.append(p)
+        carry = ""
+    if carry:
+        if units:
+            units[-1] += carry
+        else:
+            units.append(carry)
+    return units or [text.strip() or text]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from .loaders import LoadError, read_speech, speech_files
 from .settings import ROOT, Settings
 from .structure import parse
 
-MANIFEST_VERSION = 2
+DERIVED = ("keyword", "vectors", "passages")  # in-memory indexes derived from Chroma, each in data/<name>
+MANIFEST_VERSION = 3  # 3: sentence vectors beside chunk vectors (an index of format 2 is rebuilt by ingest)
 BATCH = 16
 
 
@@ -69,7 +71,9 @@ class _Changes:
     ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
-    vectors: list[list[float]] = field(default_factory=list)
+    metas: list[dict] = field(default_factory=list)
+    vectors: list = field(default_factory=list)
+    sentences: list = field(default_factory=list)  # per chunk: its sentence vectors (k × dim)
 
     def __bool__(self) -> bool:
         return bool(self.removed or self.ids)
@@ -88,6 +92,8 @@ class KnowledgeBase:
         self._store = None
         self._keyword = None
         self._vectors = None
+        self._passages = None
+        self._sentences = None
         self._count: int | None = None
         self._lock = threading.RLock()
         self.dict_path = ROOT / "knowledge" / "domain_dict.txt"
@@ -110,12 +116,24 @@ class KnowledgeBase:
                     self._store = self._open_store()
         return self._store
 
-    def _open_store(self):
+    @property
+    def sentence_collection(self):
+        """Sentence vectors (ids ``<chunk id>~<n>``, metadata chunk/source/role/n), beside the chunk collection."""
+        if self._sentences is None:
+            with self._lock:
+                if self._sentences is None:
+                    self._sentences = self.store._client.get_or_create_collection(
+                        f"{self.settings.collection}-sentences", metadata={"hnsw:space": "cosine"},
+                        embedding_function=None)
+        return self._sentences
+
+    def _open_store(self, check: bool = True):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
         from langchain_chroma import Chroma
 
-        self.check_manifest()
+        if check:
+            self.check_manifest()
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
         where = self.settings.chroma_dir
         try:
@@ -150,6 +168,15 @@ class KnowledgeBase:
         return self._keyword
 
     @property
+    def passages(self):
+        """Every chunk's text and metadata in memory (data/passages, or read back from Chroma)."""
+        if self._passages is None:
+            with self._lock:
+                if self._passages is None:
+                    self._passages = self._derived("passages")
+        return self._passages
+
+    @property
     def vectors(self):
         """Every chunk's embedding in memory for exact search (data/vectors, or read back from Chroma)."""
         if self._vectors is None:
@@ -165,11 +192,15 @@ class KnowledgeBase:
     def _load_derived(self, kind: str, stamp: str):
         """The saved index if it reflects the files listed in the manifest (``stamp``), else None."""
         from .keyword import KeywordIndex
+        from .passages import PassageTable
         from .vector_index import VectorIndex
 
         folder = self.settings.data_dir / kind
         try:
-            idx = KeywordIndex.load(folder, self.dict_path) if kind == "keyword" else VectorIndex.load(folder)
+            if kind == "keyword":
+                idx = KeywordIndex.load(folder, self.dict_path)
+            else:
+                idx = (VectorIndex if kind == "vectors" else PassageTable).load(folder)
         except (OSError, ValueError, KeyError):
             return None
         return idx if idx.stamp == stamp else None
@@ -179,23 +210,37 @@ class KnowledgeBase:
         import numpy as np
 
         from .keyword import KeywordIndex
+        from .passages import PassageTable
         from .vector_index import VectorIndex
 
-        coll = self.store._collection
-        include = ["metadatas", "documents" if kind == "keyword" else "embeddings"]
+        def read_all(coll, include: list[str]):
+            total, page = coll.count(), 5000
+            for offset in range(0, total, page):
+                yield coll.get(include=include, limit=page, offset=offset)
+
         ids: list[str] = []
-        roles: list[str] = []
         payload: list = []
-        total, page = coll.count(), 5000
-        for offset in range(0, total, page):
-            got = coll.get(include=include, limit=page, offset=offset)
+        metas: list[dict] = []
+        include = ["metadatas", "embeddings" if kind == "vectors" else "documents"]
+        for got in read_all(self.store._collection, include):
             ids += got["ids"]
-            roles += [m.get("role", "") for m in got["metadatas"]]
-            payload += list(got["documents"] if kind == "keyword" else got["embeddings"])
+            metas += got["metadatas"]
+            payload += list(got["embeddings"] if kind == "vectors" else got["documents"])
+        roles = [m.get("role", "") for m in metas]
         if kind == "keyword":
             idx = KeywordIndex(self.dict_path).build(ids, payload, roles)
+        elif kind == "passages":
+            idx = PassageTable(ids, payload, metas)
         else:
-            idx = VectorIndex(ids, roles, np.asarray(payload, dtype=np.float32) if payload else None)
+            by_chunk: dict[str, list[tuple[int, np.ndarray]]] = {}
+            for got in read_all(self.sentence_collection, ["metadatas", "embeddings"]):
+                for m, v in zip(got["metadatas"], got["embeddings"]):
+                    by_chunk.setdefault(m.get("chunk", ""), []).append((int(m.get("n", 0)), v))
+            dim = len(payload[0]) if payload else 0
+            sentences = [np.asarray([v for _, v in sorted(by_chunk.get(cid, []), key=lambda x: x[0])],
+                                    dtype=np.float32).reshape(-1, dim) for cid in ids]
+            idx = VectorIndex(ids, roles, np.asarray(payload, dtype=np.float32) if payload else None,
+                              sentences if ids else None)
         idx.stamp = stamp
         idx.save(self.settings.data_dir / kind)
         return idx
@@ -203,15 +248,19 @@ class KnowledgeBase:
     def _apply_changes(self, before: dict, changes: _Changes, manifest: dict) -> None:
         """Bring both derived indexes up to date: incrementally from ``before`` when it was current, else rebuilt."""
         stamp = sources_stamp(manifest)
-        for kind in ("keyword", "vectors"):
+        for kind in DERIVED:
             old = before.get(kind)
             if old is not None and old.stamp == stamp:
                 new = old
             elif old is not None and changes and getattr(old, "tokens", []) is not None:
                 if kind == "keyword":
                     new = old.with_changes(remove=changes.removed, ids=changes.ids, texts=changes.texts, roles=changes.roles)
+                elif kind == "passages":
+                    new = old.with_changes(remove=changes.removed, ids=changes.ids, texts=changes.texts,
+                                           metas=changes.metas)
                 else:
-                    new = old.with_changes(remove=changes.removed, ids=changes.ids, roles=changes.roles, vectors=changes.vectors)
+                    new = old.with_changes(remove=changes.removed, ids=changes.ids, roles=changes.roles,
+                                           vectors=changes.vectors, sentences=changes.sentences)
                 new.stamp = stamp
                 new.save(self.settings.data_dir / kind)
             else:
@@ -221,7 +270,7 @@ class KnowledgeBase:
     def _current_derived(self, stamp: str) -> dict:
         """The derived indexes as they are now, if they reflect ``stamp`` (in memory or on disk)."""
         out = {}
-        for kind in ("keyword", "vectors"):
+        for kind in DERIVED:
             idx = getattr(self, f"_{kind}")
             out[kind] = idx if idx is not None and idx.stamp == stamp else self._load_derived(kind, stamp)
         return out
@@ -246,6 +295,11 @@ class KnowledgeBase:
                 f"现有索引由其他版本或向量模型（{m.get('embedding')}，格式 {m.get('version')}）建立，"
                 f"与当前设置（{embedding_id(self.settings)}）不一致。请运行 `speech-assistant ingest --rebuild` 重建索引。"
             )
+
+    def _upgradable(self, m: dict) -> bool:
+        """An index of an older format made with the same embedding model: ingest rebuilds it from the files."""
+        v = m.get("version")
+        return isinstance(v, int) and 2 <= v < MANIFEST_VERSION and m.get("embedding") == embedding_id(self.settings)
 
     def _save_manifest(self, m: dict) -> None:
         write_text(self.settings.manifest_path, json.dumps(m, ensure_ascii=False, indent=1))
@@ -280,9 +334,14 @@ class KnowledgeBase:
 
         with self._lock:
             if self.settings.chroma_host:
-                try:
-                    self.store.delete_collection()  # a server keeps its files; drop the collection instead
-                except Exception:
+                try:  # a server keeps its files; drop the collections instead
+                    store = self._store or self._open_store(check=False)
+                    for name in (self.settings.collection, f"{self.settings.collection}-sentences"):
+                        try:
+                            store._client.delete_collection(name)
+                        except Exception:
+                            pass
+                except IndexError_:
                     pass
             elif self._store is not None:
                 try:
@@ -290,10 +349,12 @@ class KnowledgeBase:
                 except Exception:
                     pass
             self._store = None
+            self._sentences = None
             self._keyword = None
             self._vectors = None
+            self._passages = None
             self._count = None
-            for p in (self.settings.chroma_dir, self.settings.data_dir / "keyword", self.settings.data_dir / "vectors"):
+            for p in (self.settings.chroma_dir, *(self.settings.data_dir / k for k in DERIVED)):
                 shutil.rmtree(p, ignore_errors=True)
             self.settings.manifest_path.unlink(missing_ok=True)
 
@@ -313,6 +374,11 @@ class KnowledgeBase:
         with self._lock:
             self._count = None  # chunks are about to change
             manifest = self.load_manifest()
+            if self._upgradable(manifest):
+                print(f"知识库索引格式已更新（第 {manifest.get('version')} 版 → 第 {MANIFEST_VERSION} 版），"
+                      "正在按讲话稿原文重建索引……", file=sys.stderr, flush=True)
+                self.rebuild()
+                manifest = self.load_manifest()
             self.check_manifest(manifest)
             before = self._current_derived(sources_stamp(manifest))
             changes = _Changes()
@@ -370,14 +436,8 @@ class KnowledgeBase:
                 ids = [f"{f.name}#{h[:10]}#{i}" for i in range(len(chunks))]
                 for i in range(0, len(chunks), BATCH):
                     batch = chunks[i : i + BATCH]
-                    texts = [c.text for c in batch]
-                    metas = [c.metadata(**common) for c in batch]
-                    vectors = self.embeddings.embed_documents(texts)
-                    self.store._collection.upsert(ids=ids[i : i + BATCH], embeddings=vectors, documents=texts, metadatas=metas)
-                    changes.ids += ids[i : i + BATCH]
-                    changes.texts += texts
-                    changes.roles += [m.get("role", "") for m in metas]
-                    changes.vectors += [list(v) for v in vectors]
+                    self._add_chunks(ids[i : i + BATCH], [c.text for c in batch],
+                                     [c.metadata(**common) for c in batch], changes)
                     done += len(batch)
                     if bar:
                         bar.update(len(batch))
@@ -406,12 +466,40 @@ class KnowledgeBase:
         report.seconds = time.perf_counter() - t0
         return report
 
+    def _add_chunks(self, ids: list[str], texts: list[str], metas: list[dict], changes: _Changes) -> None:
+        """Embed chunks sentence by sentence and store them: sentences first, then the chunks (mean vectors)."""
+        import numpy as np
+
+        from .chunking import sentence_units
+        from .vector_index import mean_vector
+
+        units = [sentence_units(t) for t in texts]
+        flat = np.asarray(self.embeddings.embed_documents([u for us in units for u in us]), dtype=np.float32)
+        bounds = np.cumsum([0] + [len(us) for us in units])
+        per_chunk = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        chunk_vecs = np.vstack([mean_vector(v) for v in per_chunk])
+        s_ids, s_metas = [], []
+        for cid, md, us in zip(ids, metas, units):
+            for n in range(len(us)):
+                s_ids.append(f"{cid}~{n}")
+                s_metas.append({"chunk": cid, "source": md.get("source", ""), "role": md.get("role", ""), "n": n})
+        self.sentence_collection.upsert(ids=s_ids, embeddings=flat, documents=[u for us in units for u in us],
+                                        metadatas=s_metas)
+        self.store._collection.upsert(ids=ids, embeddings=chunk_vecs, documents=texts, metadatas=metas)
+        changes.ids += ids
+        changes.texts += texts
+        changes.roles += [m.get("role", "") for m in metas]
+        changes.metas += metas
+        changes.vectors += list(chunk_vecs)
+        changes.sentences += per_chunk
+
     def _delete_source(self, name: str) -> set[str]:
-        """Delete a file's chunks from Chroma; returns their ids."""
+        """Delete a file's chunks and their sentences from Chroma; returns the chunk ids."""
         self._count = None
         got = self.store.get(where={"source": name}, include=[])
         if got["ids"]:
             self.store.delete(ids=got["ids"])
+        self.sentence_collection.delete(where={"source": name})
         return set(got["ids"])
 
     def remove(self, names: Iterable[str]) -> list[str]:
@@ -442,10 +530,8 @@ class KnowledgeBase:
         return self._count
 
     def chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
-        if not ids:
-            return {}
-        got = self.store.get(ids=ids, include=["documents", "metadatas"])
-        return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        """Text and metadata of the given chunks (from memory; ids not in the index are left out)."""
+        return self.passages.get(ids) if ids else {}
 
     def source_text(self, name: str) -> str:
         entry = self.sources().get(name)

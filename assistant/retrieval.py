@@ -2,13 +2,14 @@
 + keyword (BM25), fused, de-duplicated.
 
 * the target part's role filters both searches (an opening is drafted from openings);
-* the two are fused by their scores: ``VECTOR_WEIGHT`` × the cosine similarity scaled to [0, 1]
+* the two are fused by their scores: ``VECTOR_WEIGHT`` × the vector score scaled to [0, 1]
   over the candidates + (1 − ``VECTOR_WEIGHT``) × the BM25 score over the best BM25 score, where
   a best score below ``KEYWORD_FLOOR`` counts as weak evidence and is scaled down with the rest.
-  Chosen by ``speech-assistant eval`` on tests/data/eval_queries*.jsonl (305 queries): reciprocal-rank
+  Chosen by ``speech-assistant eval`` on tests/data/eval_queries*.jsonl (305 queries; weights
+  0.5–0.7 and floors 10–30 all gave MRR 0.935–0.939, so the choice is not fragile): reciprocal-rank
   fusion, which ignores how strong a match is, let keyword noise push paraphrased requests down
-  (MRR 0.548 on paraphrases vs 0.692 for vector search alone); this fusion keeps lexical requests
-  at MRR 1.000 and paraphrases near vector search (README, "Retrieval quality");
+  (MRR 0.548 on paraphrases vs 0.692 for vector search alone, with chunk vectors); this fusion
+  ranks requests that name specifics first every time and keeps paraphrases at vector search's level;
 * near-duplicates are dropped (character-bigram Jaccard) and at most
   ``per_source`` passages come from one speech, so the model sees variety.
 """
@@ -30,7 +31,7 @@ Mode = Literal["vector", "keyword", "hybrid"]
 MAX_QUERY_CHARS = 400  # the query that reaches the embedder; longer requests are cut (the model sees all of it)
 # score fusion (chosen by `speech-assistant eval`, see the module docstring and README)
 VECTOR_WEIGHT = 0.6
-KEYWORD_FLOOR = 10.0  # a best BM25 score below this is weak evidence (paraphrases score ~2–7, named terms 10–27)
+KEYWORD_FLOOR = 15.0  # a best BM25 score below this is weak evidence (paraphrases score ~2–7, named terms 10–27)
 
 
 @dataclass
@@ -73,8 +74,8 @@ def _bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
-def _similar(a: str, b: str, threshold: float = 0.6) -> bool:
-    x, y = _bigrams(a), _bigrams(b)
+def _similar(x: set[str], y: set[str], threshold: float = 0.6) -> bool:
+    """Near-duplicates: Jaccard similarity of two passages' character bigrams."""
     if not x or not y:
         return False
     return len(x & y) / len(x | y) >= threshold
@@ -149,6 +150,7 @@ class HybridSearcher:
                 ranks.setdefault(cid, {})[name] = rank
         order = sorted(fused, key=lambda c: -fused[c])
         out: list[Passage] = []
+        kept: list[set[str]] = []  # the bigrams of each passage in ``out``, computed once
         per: dict[str, int] = {}
         batch = k * 3  # fetch texts a few at a time: most searches are done after the first batch
         for start in range(0, len(order), batch):
@@ -159,8 +161,12 @@ class HybridSearcher:
                     continue
                 text, md = data[cid]
                 src = md.get("source", "")
-                if per.get(src, 0) >= self.per_source or any(_similar(text, p.text) for p in out):
+                if per.get(src, 0) >= self.per_source:
                     continue
+                grams = _bigrams(text)
+                if any(_similar(grams, g) for g in kept):
+                    continue
+                kept.append(grams)
                 out.append(
                     Passage(
                         id=cid, text=text, source=src, title=md.get("title", ""), role=md.get("role", ""),

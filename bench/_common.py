@@ -35,7 +35,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 KNOWLEDGE = ROOT / "knowledge" / "speeches"
 CACHE = ROOT / "bench" / ".cache"
-INDEX_CODE = ["chunking.py", "structure.py", "knowledge_base.py", "keyword.py", "loaders.py", "embeddings.py"]
+INDEX_CODE = ["chunking.py", "structure.py", "knowledge_base.py", "keyword.py", "vector_index.py", "loaders.py",
+              "embeddings.py"]
 
 
 # --- settings and corpus ---------------------------------------------------------

