@@ -158,32 +158,28 @@ class KnowledgeBase:
                 "讲话稿原文不受影响，可运行 `speech-assistant ingest --rebuild` 重建索引。"
             ) from exc
 
+    def _index(self, kind: str):
+        """A derived index, loaded or built on first use (see ``DERIVED``)."""
+        if getattr(self, f"_{kind}") is None:
+            with self._lock:
+                if getattr(self, f"_{kind}") is None:
+                    setattr(self, f"_{kind}", self._derived(kind))
+        return getattr(self, f"_{kind}")
+
     @property
     def keyword(self):
-        """The BM25 keyword index (loaded from data/keyword, or built from Chroma when missing or outdated)."""
-        if self._keyword is None:
-            with self._lock:
-                if self._keyword is None:
-                    self._keyword = self._derived("keyword")
-        return self._keyword
+        """The BM25 keyword index (data/keyword, or built from Chroma when missing or outdated)."""
+        return self._index("keyword")
+
+    @property
+    def vectors(self):
+        """Every chunk's and sentence's embedding in memory for exact search (data/vectors, or from Chroma)."""
+        return self._index("vectors")
 
     @property
     def passages(self):
         """Every chunk's text and metadata in memory (data/passages, or read back from Chroma)."""
-        if self._passages is None:
-            with self._lock:
-                if self._passages is None:
-                    self._passages = self._derived("passages")
-        return self._passages
-
-    @property
-    def vectors(self):
-        """Every chunk's embedding in memory for exact search (data/vectors, or read back from Chroma)."""
-        if self._vectors is None:
-            with self._lock:
-                if self._vectors is None:
-                    self._vectors = self._derived("vectors")
-        return self._vectors
+        return self._index("passages")
 
     def _derived(self, kind: str):
         stamp = sources_stamp(self.load_manifest())

@@ -69,12 +69,12 @@ def postgres_url():
     PostgreSQL refuses to run as root, so under root the cluster belongs to the ``postgres`` user."""
     import os
     import shutil
-    import signal
     import subprocess
     import tempfile
     import time
     from pathlib import Path
 
+    from tests.harness import stop_group
     from tests.openai_stub import unused_port
 
     initdb, postgres = _pg_program("initdb"), _pg_program("postgres")
@@ -114,12 +114,6 @@ def postgres_url():
                 time.sleep(0.2)
         yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_group(proc)
         log.close()
         shutil.rmtree(root, ignore_errors=True)

@@ -114,3 +114,15 @@ def last_reply(outputs) -> str:
 
 def document(outputs) -> str:
     return outputs[2] or ""
+
+
+def stop_group(proc: subprocess.Popen, grace: float = 20) -> None:
+    """Stop a server started with ``start_new_session=True``: SIGTERM to its process group, then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)

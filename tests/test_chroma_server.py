@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import clean_env
+from tests.harness import clean_env, stop_group
 from tests.openai_stub import unused_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,13 +50,7 @@ def chroma_server(tmp_path):
             pytest.fail("chroma server did not start")
         yield port
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_group(proc)
         log.close()
 
 

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import docx
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path("/work/shared/seed/000_cee338bc757c0ce3.txt")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 
 from assistant.model_files import ensure_default_gguf
 from assistant.settings import Settings
+from tests.harness import stop_group
 from tests.openai_stub import unused_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,11 +54,7 @@ def engine(tmp_path_factory):
             time.sleep(0.5)
         yield base, log_path
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_group(proc)
         log.close()
 
 

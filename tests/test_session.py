@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import openai
-import pytest
 
 from assistant.checks import run_checks
 from assistant.drafting import Drafter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import docx
 
-from assistant.ui import export_document, panels, reply_text
+from assistant.ui import export_document, panels
 from tests.test_session import make_session, run
 
 
