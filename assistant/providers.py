@@ -97,7 +97,7 @@ def describe(settings: Settings) -> str:
         chat = f"本地模型 {settings.resolved_gguf.name}"
     else:
         chat = f"{settings.openai_model} @ {settings.openai_base_url or 'api.openai.com'}"
-    from .store import display_url
+    from .store import describe_store
 
     return (f"对话模型：{chat}；向量模型：{settings.embedding_provider}；"
-            f"讲稿存储：{display_url(settings.resolved_sessions_url)}")
+            f"讲稿存储：{describe_store(settings.resolved_sessions_url)}")

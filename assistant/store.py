@@ -56,6 +56,15 @@ def display_url(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
+def describe_store(url: str) -> str:
+    """A short label for the page header: "SQLite（sessions.sqlite3）" or "postgresql @ db:5432/speech"."""
+    u = sa.engine.make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return f"SQLite（{Path(u.database or ':memory:').name}）"
+    where = f"{u.host or ''}{':' + str(u.port) if u.port else ''}/{u.database or ''}"
+    return f"{u.get_backend_name()} @ {where}"
+
+
 class SessionStore:
     def __init__(self, url: str | Path):
         if isinstance(url, Path) or "://" not in str(url):

@@ -108,6 +108,7 @@ def test_the_database_password_is_never_shown():
     s = Settings(sessions_url=url)
     for text in (describe(s), repr(s), str(s.model_dump())):
         assert "s3cret-pw" not in text
+    assert "postgresql @ db.example:5432/speech" in describe(s)
 
 
 def test_an_unreachable_database_gives_one_clear_message():
