@@ -208,11 +208,22 @@ def repair_transition(reply: str) -> Repaired:
     return Repaired(text, notes)
 
 
+# lines that open a speech (salutation, welcome, congratulations on the meeting): a small model often starts a
+# closing with them
+_OPENING_LINE = re.compile(r"^(尊敬的|各位[^，,。]{0,12}[，,：:]?\s*(女士们|大家好))|大家好|齐聚一堂|隆重(召开|开幕)|胜利召开|在此，我代表")
+
+
 def repair_closing(reply: str) -> Repaired:
     notes: list[str] = []
     lines = _drop_title_line(_no_headings(clean_lines(reply), "结尾", notes), notes)
+    lead = 0
+    while lead < len(lines) and _OPENING_LINE.search(lines[lead]):
+        lead += 1
+    if lead:
+        lines = lines[lead:]
+        notes.append("结尾开头的问候、祝贺开会等开场白内容已删去")
     if not lines:
-        return Repaired("", error="模型没有返回结尾内容。原文未改动，请重试。")
+        return Repaired("", error="模型写成了开场白，没有结尾内容。原文未改动，请重试。")
     if not any("让我们" in l for l in lines):
         lines.append(CLOSING_CALL)
         notes.append("结尾缺少“让我们……”的号召，已补上一句（含待填空白）")

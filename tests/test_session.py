@@ -179,6 +179,23 @@ def test_fill_by_chat_fills_every_matching_blank_and_later_drafts():
     assert "“十五五”规划" in s.doc.get("closing")
 
 
+def test_a_closing_that_starts_like_an_opening_is_trimmed():
+    """Seen with the local 1.5B model: a 结尾 that begins with a salutation and congratulations on the meeting."""
+    s = make_session()
+    s.drafter._llm = scripted(lambda p: "尊敬的各位代表，女士们、先生们，大家好！\n"
+                                        "今天我们齐聚一堂，共同庆祝全区妇联第四次代表大会的成功召开。\n"
+                                        "同志们，妇女事业大有可为。\n让我们凝聚起半边天的磅礴力量，为_作出新的更大贡献！")
+    ev = final(run(s, "写结尾"))
+    closing = s.doc.get("closing")
+    assert closing.startswith("同志们，妇女事业大有可为。") and "大家好" not in closing and "齐聚一堂" not in closing
+    assert "让我们" in closing
+    assert "开场白内容已删去" in ev.text, ev.text
+    # a reply that is only an opening is refused, the document keeps its previous closing
+    s.drafter._llm = scripted(lambda p: "尊敬的各位代表，大家好！\n今天，大会隆重开幕了。")
+    ev = final(run(s, "重写结尾"))
+    assert s.doc.get("closing") == closing and "开场白" in ev.text
+
+
 def test_bad_messages_change_nothing():
     s = make_session()
     run(s, "写开场白")
