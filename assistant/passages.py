@@ -48,7 +48,8 @@ class PassageTable:
 
     def with_changes(self, *, remove: set[str] = frozenset(), ids: Sequence[str] = (), texts: Sequence[str] = (),
                      metas: Sequence[dict] = ()) -> "PassageTable":
-        kept = [cid for cid in self.rows if cid not in remove and cid not in set(ids)]
+        drop = set(remove) | set(ids)
+        kept = [cid for cid in self.rows if cid not in drop]
         old = self.get(kept)
         return PassageTable(kept + list(ids), [old[c][0] for c in kept] + list(texts),
                             [old[c][1] for c in kept] + list(metas))
