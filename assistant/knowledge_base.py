@@ -242,26 +242,33 @@ class KnowledgeBase:
         return idx
 
     def _apply_changes(self, before: dict, changes: _Changes, manifest: dict) -> None:
-        """Bring both derived indexes up to date: incrementally from ``before`` when it was current, else rebuilt."""
+        """Bring the derived indexes up to date: incrementally from ``before`` when it was current, else rebuilt."""
         stamp = sources_stamp(manifest)
         for kind in DERIVED:
             old = before.get(kind)
             if old is not None and old.stamp == stamp:
                 new = old
-            elif old is not None and changes and getattr(old, "tokens", []) is not None:
-                if kind == "keyword":
-                    new = old.with_changes(remove=changes.removed, ids=changes.ids, texts=changes.texts, roles=changes.roles)
-                elif kind == "passages":
-                    new = old.with_changes(remove=changes.removed, ids=changes.ids, texts=changes.texts,
-                                           metas=changes.metas)
-                else:
-                    new = old.with_changes(remove=changes.removed, ids=changes.ids, roles=changes.roles,
-                                           vectors=changes.vectors, sentences=changes.sentences)
-                new.stamp = stamp
-                new.save(self.settings.data_dir / kind)
             else:
-                new = self._build_derived(kind, stamp)
+                new = self._changed(kind, old, changes) if old is not None and changes else None
+                if new is None:
+                    new = self._build_derived(kind, stamp)
+                else:
+                    new.stamp = stamp
+                    new.save(self.settings.data_dir / kind)
             setattr(self, f"_{kind}", new)
+
+    @staticmethod
+    def _changed(kind: str, old, c: _Changes):
+        """``old`` with the ingestion's changes applied, or None when it cannot be updated in place (a keyword
+        index saved without its tokens)."""
+        try:
+            if kind == "keyword":
+                return old.with_changes(remove=c.removed, ids=c.ids, texts=c.texts, roles=c.roles)
+            if kind == "passages":
+                return old.with_changes(remove=c.removed, ids=c.ids, texts=c.texts, metas=c.metas)
+            return old.with_changes(remove=c.removed, ids=c.ids, roles=c.roles, vectors=c.vectors, sentences=c.sentences)
+        except ValueError:
+            return None
 
     def _current_derived(self, stamp: str) -> dict:
         """The derived indexes as they are now, if they reflect ``stamp`` (in memory or on disk)."""
@@ -470,7 +477,8 @@ class KnowledgeBase:
         from .vector_index import mean_vector
 
         units = [sentence_units(t) for t in texts]
-        flat = np.asarray(self.embeddings.embed_documents([u for us in units for u in us]), dtype=np.float32)
+        flat_units = [u for us in units for u in us]
+        flat = np.asarray(self.embeddings.embed_documents(flat_units), dtype=np.float32)
         bounds = np.cumsum([0] + [len(us) for us in units])
         per_chunk = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
         chunk_vecs = np.vstack([mean_vector(v) for v in per_chunk])
@@ -479,8 +487,7 @@ class KnowledgeBase:
             for n in range(len(us)):
                 s_ids.append(f"{cid}~{n}")
                 s_metas.append({"chunk": cid, "source": md.get("source", ""), "role": md.get("role", ""), "n": n})
-        self.sentence_collection.upsert(ids=s_ids, embeddings=flat, documents=[u for us in units for u in us],
-                                        metadatas=s_metas)
+        self.sentence_collection.upsert(ids=s_ids, embeddings=flat, documents=flat_units, metadatas=s_metas)
         self.store._collection.upsert(ids=ids, embeddings=chunk_vecs, documents=texts, metadatas=metas)
         changes.ids += ids
         changes.texts += texts

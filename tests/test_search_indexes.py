@@ -227,3 +227,16 @@ def test_passage_table_changes_and_persistence(tmp_path):
     t2.save(tmp_path / "p")
     back = PassageTable.load(tmp_path / "p")
     assert back.stamp == "s1" and back.get(back.ids) == t2.get(t2.ids)
+
+
+def test_a_keyword_index_saved_without_tokens_is_rebuilt_on_the_next_change(tmp_path, e5):  # noqa: F811
+    s, kb, spy = make_kb(tmp_path, e5, {"a.txt": mini("安全生产")})
+    kb.ingest()
+    for name in ("tokens.npz", "vocab.json"):
+        (s.data_dir / "keyword" / name).unlink()
+    fresh = type(kb)(s, spy)
+    assert fresh.keyword.tokens is None  # loaded as saved, still searchable
+    (s.knowledge_dir / "b.txt").write_text(mini("乡村振兴", extra="猕猴桃产业园。"), encoding="utf-8")
+    fresh.ingest()
+    assert fresh.keyword.tokens is not None and set(fresh.keyword.ids) == set(fresh.store.get(include=[])["ids"])
+    assert [h.id for h in fresh.keyword.search("猕猴桃")][0].startswith("b.txt")
