@@ -99,5 +99,6 @@ def describe(settings: Settings) -> str:
         chat = f"{settings.openai_model} @ {settings.openai_base_url or 'api.openai.com'}"
     from .store import describe_store
 
-    return (f"对话模型：{chat}；向量模型：{settings.embedding_provider}；"
-            f"讲稿存储：{describe_store(settings.resolved_sessions_url)}")
+    # parts separated by spaces: a Markdown page linkifies the endpoint URL up to the next whitespace
+    return " · ".join([f"对话模型：{chat}", f"向量模型：{settings.embedding_provider}",
+                       f"讲稿存储：{describe_store(settings.resolved_sessions_url)}"])
