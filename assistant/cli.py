@@ -261,8 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_kb)
 
     s = sub.add_parser("eval", help="检索评测：recall@5、recall@10、MRR")
-    s.add_argument("--knowledge")
+    s.add_argument("--knowledge", action="append", metavar="DIR", help="讲话稿文件夹；可重复给出多个")
     s.add_argument("--queries")
+    s.add_argument("--known-items", action="store_true",
+                   help="再加上从讲话稿自动生成的查询：只在一篇中出现的引号名称（如“墩苗”计划）")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=lambda a: __import__("assistant.evaluation", fromlist=["main"]).main(a))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ def tokenize(text: str, dict_path: Path | None = None) -> list[str]:
 @dataclass
 class KeywordHit:
     id: str
-    score: float
+    score: float  # BM25
+    match: float = 0.0  # how much of the query the passage matches, 0–1: BM25 over the query's full-match score
 
 
 class KeywordIndex:
@@ -103,12 +105,29 @@ class KeywordIndex:
             self._bm25 = bm
         return self
 
+    def full_match_score(self, tokens: list[str]) -> float:
+        """The BM25 score of a passage of average length that holds each query token once: Σ idf / (1 + k1)
+        (bm25s' Lucene scoring).  A hit's score over this says how much of the query it matches, whatever
+        the query's length: a two-word programme name matched whole scores ~1, a long paraphrase that shares
+        a few common words with a passage ~0.3 — a raw BM25 score cannot tell these apart."""
+        bm = self._bm25
+        if bm is None:
+            return 0.0
+        indptr, n = bm.scores["indptr"], bm.scores["num_docs"]
+        total = 0.0
+        for t in tokens:
+            j = bm.vocab_dict[t]
+            df = int(indptr[j + 1] - indptr[j])  # the token's column in the CSC score matrix: one entry per passage
+            total += math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return total / (1 + bm.k1)
+
     def search(self, query: str, k: int = 10, roles: set[str] | None = None) -> list[KeywordHit]:
         if not self._bm25 or not self.ids:
             return []
         q = [t for t in tokenize(query, self.dict_path) if t in self._bm25.vocab_dict]
         if not q:
             return []
+        full = self.full_match_score(q)
         mask = None
         if roles:
             mask = self._mask(frozenset(roles))
@@ -116,7 +135,8 @@ class KeywordIndex:
                 return []
         k = min(k, len(self.ids))
         res, scores = self._bm25.retrieve([q], k=k, show_progress=False, weight_mask=mask)
-        return [KeywordHit(self.ids[i], float(s)) for i, s in zip(res[0], scores[0]) if s > 0]
+        return [KeywordHit(self.ids[i], float(s), min(1.0, float(s) / full) if full > 0 else 0.0)
+                for i, s in zip(res[0], scores[0]) if s > 0]
 
     def _mask(self, roles: frozenset[str]) -> np.ndarray:
         """A 0/1 weight per chunk for a set of roles, computed once per role set."""

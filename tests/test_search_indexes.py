@@ -90,6 +90,23 @@ def test_keyword_changes_equal_a_full_build():
     assert inc.search("安全生产") == [], "a removed chunk is no longer found"
 
 
+def test_keyword_match_says_how_much_of_the_query_a_passage_holds(tmp_path):
+    """A short name matched whole scores ~1 whatever its raw BM25; a long request sharing one word scores low.
+    The same after save and load (the figures come from the BM25 matrix, not from kept tokens)."""
+    texts = ["推进安全生产专项整治三年行动", "做好职工之家建设和劳模精神宣传", "加快乡村振兴和猕猴桃产业发展",
+             "抓好防汛抗旱物资储备", "深化营商环境改革一网通办", "实施“墩苗”计划锻炼年轻干部"] * 3
+    ids = [f"d{i}" for i in range(len(texts))]
+    idx = KeywordIndex().build(ids, texts, ["tasks"] * len(ids))
+    name = idx.search("墩苗")
+    long = idx.search("希望大家把年轻人放到艰苦的地方多摔打，也要关心他们的成长和生活，做好猕猴桃的事")
+    assert name[0].match >= 0.9 and long[0].match < 0.6
+    assert name[0].score < long[0].score  # raw BM25 ranks the loose match of the long request higher
+    assert all(0.0 < h.match <= 1.0 for h in name + long)
+    idx.save(tmp_path / "kw")
+    back = KeywordIndex.load(tmp_path / "kw")
+    assert [(h.id, round(h.match, 6)) for h in back.search("墩苗")] == [(h.id, round(h.match, 6)) for h in name]
+
+
 def test_keyword_tokens_survive_save_and_load(tmp_path):
     idx = KeywordIndex().build(["a", "b"], ["职工之家建设", "安全生产专项整治"], ["tasks", "tasks"])
     idx.save(tmp_path / "kw")
