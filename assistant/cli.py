@@ -212,6 +212,20 @@ def cmd_kb(args) -> int:
 
         print(remove_files(kb, args.names))
         return 0
+    if args.kb_cmd == "search":
+        from .kb_admin import search_passages
+        from .retrieval import HybridSearcher
+
+        message, hits = search_passages(HybridSearcher(kb), args.query, k=args.k, part=args.part or "")
+        if args.json:
+            print(json.dumps({"message": message, "passages": [
+                {k: h.to_dict()[k] for k in ("source", "title", "part_label", "score", "text")} for h in hits]},
+                ensure_ascii=False))
+        else:
+            print(message, file=sys.stderr if hits else sys.stdout)
+            for i, h in enumerate(hits, 1):
+                print(f"{i}. 《{h.title}》{h.part_label}（{h.source}，{h.score:.3f}）\n   {h.snippet(120)}")
+        return 0 if hits else 1
     return 2
 
 
@@ -258,6 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("files", nargs="+")
     r = kb.add_parser("remove")
     r.add_argument("names", nargs="+")
+    f = kb.add_parser("search", help="在知识库中查找片段：计划或口号的名称，或一句话")
+    f.add_argument("query")
+    f.add_argument("-k", type=int, default=8)
+    f.add_argument("--part", choices=["开场白", "意义", "任务", "保障", "结尾"])
+    f.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_kb)
 
     s = sub.add_parser("eval", help="检索评测：recall@5、recall@10、MRR")

@@ -1,4 +1,4 @@
-"""Adding and removing speeches in the knowledge folder, for the UI and ``speech-assistant kb``.
+"""Adding, removing and searching speeches in the knowledge folder, for the UI and ``speech-assistant kb``.
 
 An upload is read and parsed before anything is copied, so the user sees what
 was understood (title, occasion, date, parts) and a bad file changes nothing.
@@ -118,3 +118,28 @@ def remove_files(kb: KnowledgeBase, names: list[str]) -> str:
         kb.remove([name])
         lines.append(f"✓ 已移除 {name}（原文件移到 {trash}）")
     return "\n".join(lines)
+
+
+# what a search can be limited to: the part roles of chunking.py
+SEARCH_ROLES = {"": None, "开场白": {"opening"}, "意义": {"significance"}, "任务": {"tasks"}, "保障": {"guarantees"},
+                "结尾": {"closing"}}
+
+
+def search_passages(searcher, query: str, *, k: int = 8, part: str = "") -> tuple[str, list]:
+    """Passages of past speeches for a query — a programme's name, a slogan, or a sentence in one's own words —
+    best first, at most two from one speech.  Returns (a message for the user, the passages)."""
+    from .retrieval import MAX_QUERY_CHARS, clean_query, has_content
+
+    query = (query or "").strip()
+    if not has_content(query):
+        return "请输入要查找的内容：一个计划或口号的名称，或用自己的话说一句想找的意思。", []
+    if searcher.kb.count() == 0:
+        return "知识库是空的：请先在上方上传讲话稿，或运行 speech-assistant ingest。", []
+    roles = SEARCH_ROLES.get(part)
+    if part and roles is None:
+        return f"部分只能是：{'、'.join(n for n in SEARCH_ROLES if n)}。", []
+    hits = searcher.search(query, k=k, roles=roles)
+    note = f"（查询较长，只用了前 {MAX_QUERY_CHARS} 个字）" if len(clean_query(query)) < len(" ".join(query.split())) else ""
+    if not hits:
+        return f"没有找到相关片段。{note}", []
+    return f"找到 {len(hits)} 个片段，按相关程度排序；点选一行查看它在原讲话中的位置。{note}", hits

@@ -26,8 +26,12 @@ CSS = """
 """
 
 
+def passage_rows(passages) -> list[list]:
+    return [[p.title, p.part_label, p.snippet(90), round(p.score, 4), p.source] for p in passages]
+
+
 def source_rows(session: Session) -> list[list]:
-    return [[p.title, p.part_label, p.snippet(90), round(p.score, 4), p.source] for p in session.sources]
+    return passage_rows(session.sources)
 
 
 def ledger_rows(session: Session) -> list[list]:
@@ -94,7 +98,11 @@ def passage_in_speech(services: Services, session: Session, row: int) -> list[tu
     """A retrieved passage shown inside its speech (provenance), the passage marked."""
     if not 0 <= row < len(session.sources):
         return []
-    p = session.sources[row]
+    return passage_view(services, session.sources[row])
+
+
+def passage_view(services: Services, p) -> list[tuple[str, str | None]]:
+    """A passage inside its speech, marked; the passage alone when the speech has gone from the knowledge base."""
     try:
         text = services.kb.source_text(p.source)
     except (KeyError, OSError, ValueError):
@@ -240,6 +248,18 @@ def build_app(services: Services) -> gr.Blocks:
                             rename_btn = gr.Button("重命名", scale=1, elem_id="session-rename")
                         session_info = gr.Markdown(elem_id="session-info")
                     with gr.Tab("知识库", id="kb-tab"):
+                        with gr.Row():
+                            kb_query = gr.Textbox(label="在知识库中查找", scale=4, elem_id="kb-search-query",
+                                                  placeholder="计划或口号的名称（如 墩苗、一码通办），或用自己的话说一句想找的意思")
+                            kb_part = gr.Dropdown(["全部", "开场白", "意义", "任务", "保障", "结尾"], value="全部", label="部分",
+                                                  scale=1, elem_id="kb-search-part")
+                            kb_search_btn = gr.Button("查找", scale=1, elem_id="kb-search")
+                        kb_search_info = gr.Markdown(elem_id="kb-search-info")
+                        kb_hits = gr.Dataframe(headers=["讲话", "部分", "片段", "得分", "文件"], interactive=False, wrap=True,
+                                               elem_id="kb-hits")
+                        kb_hit_view = gr.HighlightedText(label="点选一行，查看片段在原讲话中的位置", combine_adjacent=True,
+                                                         color_map={"参考片段": "yellow"}, elem_id="kb-hit-view")
+                        kb_found = gr.State([])
                         uploads = gr.File(label="上传讲话稿（.txt / .md / .docx，可多选）", file_count="multiple",
                                           file_types=[".txt", ".md", ".docx"], elem_id="kb-upload")
                         upload_preview = gr.Dataframe(headers=["文件", "标题", "场合", "日期", "识别出的部分", "字数", "状态"],
@@ -406,7 +426,20 @@ def build_app(services: Services) -> gr.Blocks:
         list_btn.click(list_sessions, None, gr.JSON(visible=False), api_name="session_list")
 
         # --- knowledge base ------------------------------------------------------------
-        from .kb_admin import add_files, preview, remove_files
+        from .kb_admin import add_files, preview, remove_files, search_passages
+
+        def on_search(query, part):
+            message, hits = search_passages(services.searcher, query, part="" if part in (None, "全部") else part)
+            return message, passage_rows(hits), hits, []
+
+        def on_hit_select(found, evt: gr.SelectData):
+            row = int(evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index)
+            return passage_view(services, found[row]) if 0 <= row < len(found) else []
+
+        search_outputs = [kb_search_info, kb_hits, kb_found, kb_hit_view]
+        kb_search_btn.click(on_search, [kb_query, kb_part], search_outputs, api_name="kb_search")
+        kb_query.submit(on_search, [kb_query, kb_part], search_outputs)
+        kb_hits.select(on_hit_select, [kb_found], [kb_hit_view])
 
         def kb_rows():
             return [[n, e.get("title", ""), e.get("occasion", ""), e.get("date", ""), "；".join(e.get("parts", [])),

@@ -101,3 +101,28 @@ def test_fill_a_blank_by_chat_updates_the_ledger(page):
     page.get_by_role("tab", name="文档").click()
     assert "“十五五”规划" in doc_text(page)
     page.screenshot(path=str(ARTIFACTS / "fill_blank.png"), full_page=True)
+
+
+def test_search_the_knowledge_base_and_open_a_passage(page, running_app):
+    """知识库 tab: a programme's name typed alone finds its speech's passage; clicking it opens it in the speech."""
+    from assistant.evaluation import known_item_queries
+
+    q = next(q for q in known_item_queries([running_app.tmp / "kb"]) if len(q["query"]) >= 3)
+    page.get_by_role("tab", name="知识库").click()
+    box = page.locator("#kb-search-query textarea, #kb-search-query input").first
+    box.fill(q["query"])
+    page.locator("#kb-search").click()
+    page.wait_for_function(
+        "(f) => (document.querySelector('#kb-hits')?.innerText || '').includes(f)", arg=q["relevant"][0],
+        timeout=30_000,
+    )
+    assert "找到" in page.locator("#kb-search-info").inner_text()
+    page.locator("#kb-hits [role=gridcell]").nth(2).click()  # the first row's snippet
+    page.wait_for_function(
+        "(t) => (document.querySelector('#kb-hit-view')?.innerText || '').includes(t)", arg=q["query"],
+        timeout=20_000,
+    )
+    view = page.locator("#kb-hit-view").inner_text()
+    assert "参考片段" in view and len(view) > 500  # the passage, marked, inside its whole speech
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "kb_search.png"), full_page=True)

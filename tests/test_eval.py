@@ -6,8 +6,9 @@ speeches, by kind: "detail" names a specific of one passage, "generic" a topic s
 "paraphrase" shares no words with its passage).
 
 On an archive of recurring occasions (the 25 + tests/data/eval_archive: 20 speeches for the same occasions in
-other years and places, as a real archive holds): tests/data/eval_queries_archive.jsonl (140 queries, "detail"
-and "paraphrase") and the known-item set made from the corpus itself (every quoted name that occurs in exactly
+other years and places, as a real archive holds): tests/data/eval_queries_archive.jsonl (275 queries: "detail"
+requests naming a specific, "paraphrase" requests, and "short" keyword queries of two or three terms as typed
+into a search box — a figure, a place, two words that meet only in that speech) and the known-item set made from the corpus itself (every quoted name that occurs in exactly
 one speech, searched for alone — how a user looks up a programme or slogan remembered from a past speech).
 
 Everything is deterministic, so the floors sit just below today's figures (README): a change that makes
@@ -85,15 +86,20 @@ def test_paraphrases_are_found_by_their_sentence(results):
 
 
 def test_archive_of_recurring_occasions(results):
-    """Neighbours of the same occasion read alike; a request naming a specific still finds its own speech
-    first, and hybrid is at least as good as either search alone."""
+    """Neighbours of the same occasion read alike.  Over the written queries hybrid is well above vector search
+    alone (MRR 0.911 vs 0.855, recall@5 0.971 vs 0.931): short keyword queries carry little for an embedding
+    (vector MRR 0.832) and everything for BM25; requests naming a specific find their own speech first."""
     r = results["archive"]
-    assert r["queries"] == 140 and r["passages"] > 450
+    assert r["queries"] == 275 and r["passages"] > 450
     hybrid, vector, keyword = r["hybrid"], r["vector"], r["keyword"]
-    assert hybrid["recall@5"] >= 0.95 and hybrid["recall@10"] >= 0.98 and hybrid["mrr"] >= 0.88
-    assert hybrid["mrr"] >= vector["mrr"] and hybrid["mrr"] >= keyword["mrr"] + 0.2
-    detail = r["by_kind"]["detail"]
-    assert detail["hybrid"]["mrr"] == 1.0 and detail["vector"]["mrr"] < 1.0
+    assert hybrid["recall@5"] >= 0.96 and hybrid["recall@10"] >= 0.99 and hybrid["mrr"] >= 0.90
+    assert hybrid["mrr"] >= vector["mrr"] + 0.04 and hybrid["recall@5"] >= vector["recall@5"] + 0.03
+    assert hybrid["mrr"] >= keyword["mrr"] + 0.05
+    kinds = r["by_kind"]
+    assert kinds["detail"]["hybrid"]["mrr"] == 1.0 and kinds["detail"]["vector"]["mrr"] < 1.0
+    short = kinds["short"]
+    assert short["queries"] == 135 and short["hybrid"]["recall@5"] >= 0.98
+    assert short["hybrid"]["mrr"] >= short["vector"]["mrr"] + 0.08
 
 
 def test_known_items_hybrid_well_above_vector_only(results):
