@@ -13,6 +13,8 @@ Precedence (first rule that fires wins):
  4. undo                      撤销 / 撤回 / 回到上一版 / 改回去 / 还原
  5. diff                      对比 / 改了什么 / 看看区别 / 有什么变化
  6. greeting / thanks         chat (confidence 1.0)
+ 6a. search                   找一下/查一下/搜索 往年讲话里… / 哪篇讲话提到过… (not a check: 查一下错别字);
+                              ``topic`` holds what to look for (a quoted name when there is one)
  7. fill                      空 / 填 / “_” / XX / 某某 / 张三同志是… / 日期是…
  8. check                     检查 / 看看结构 / 有什么问题 / 能讲几分钟 / 是不是太 / 错别字
  9. outline                   列个提纲 / 拟大纲 / 搭框架 / 提纲重新列 (not 按提纲写…)
@@ -52,7 +54,7 @@ TargetKind = Literal[
 ]
 Action = Literal[
     "draft", "outline", "draft_all", "outline_edit", "refine", "fill", "undo", "redo",
-    "restore", "diff", "check", "budget", "help", "clarify", "chat",
+    "restore", "diff", "check", "budget", "help", "clarify", "chat", "search",
 ]
 
 # The seed speech: part 一 significance, 二 tasks (一是/二是/三是), 三 leadership.
@@ -511,6 +513,13 @@ _UNDO = (r"撤销|撤回|undo|ctrl\s*\+?\s*z|回到(?:上一|上|前一)个?版�
 _DIFF = (r"对比(?!手法|写法)|比较一下|比一比|改了什么|改了哪些|改了啥|改了哪|改动了?哪|哪些地方改|哪里改了|"
          r"看看区别|有什么区别|有啥区别|区别在哪|有什么不同|有啥不同|有什么变化|有啥变化|变化在哪|差异|差别|diff|"
          r"修改痕迹|标出修改|显示修改|前后对照|哪里变了|哪些变了")
+_SEARCH = (r"^(?:请|麻烦)?(?:你|帮我|帮忙)?(?:找找|找一找|找一下|找下|查找|查查|查一查|查一下|查下|搜搜|搜一搜|搜一下|搜索|检索)"
+           r"|(?:往年|以前|过去|之前|历年|以往)的?(?:讲话|讲稿|发言)(?:稿)?(?:里|中|当中)?(?:有没有|有哪些|哪里|哪段|怎么说|是怎么)"
+           r"|哪(?:篇|次|几篇)讲话(?:稿)?(?:里|中)?(?:提到|讲过|说过|写过|有)")
+_SEARCH_FILLER = (r"^(?:请|麻烦)?(?:你|帮我|帮忙)?(?:找找|找一找|找一下|找下|查找|查查|查一查|查一下|查下|搜搜|搜一搜|搜一下|搜索|检索)|"
+                  r"(?:在|从)?(?:往年|以前|过去|之前|历年|以往|知识库)的?(?:讲话|讲稿|发言)?(?:稿)?(?:里|中|当中)?|"
+                  r"哪(?:篇|次|几篇)讲话(?:稿)?(?:里|中)?|有没有|有哪些|是怎么说的|怎么说的|怎么说|怎么写的|"
+                  r"(?:提到|讲过|说过|写过)(?:过)?|关于|(?:的)?那(?:一)?段(?:话)?|的内容|的段落|的说法|的表述|吗|呢")
 _GREETING = r"^(?:你好|您好|hi|hello|嗨|谢谢|谢谢你|多谢|感谢|辛苦了|再见|拜拜)[呀啊！!。.~～]*$"
 _QUESTION = r"[？?]|吗|是不是|是否|是谁|是什么|什么|哪个|哪位|多少"
 
@@ -608,6 +617,16 @@ _Q_OCCASION = "请告诉我会议名称或场合，例如“区妇联第四次�
 _Q_NO_DOC = "现在还没有稿子。要我先写哪一部分（比如开场白），还是先列个提纲？"
 
 
+def _search_terms(raw: str) -> str:
+    """What a search request looks for: the quoted text when there is one, else the request without its verbs."""
+    m = re.search(r"[“\"「『]([^”\"」』]{1,40})[”\"」』]", raw)
+    if m and m.group(1).strip():
+        return m.group(1).strip()
+    rest = _rx(_SEARCH_FILLER).sub(" ", raw)
+    rest = re.sub(r"[\s，。,.!！？?：:、]+", " ", rest).strip()
+    return re.sub(r"^的\s*|\s*的$", "", rest).strip()
+
+
 def route(
     message: str,
     *,
@@ -652,6 +671,13 @@ def route(
     # 6. greetings
     if _has(_GREETING, t):
         return Intent("chat", confidence=1.0)
+    # 6a. search the knowledge base
+    past = _has(r"往年|以前|过去|之前|历年|以往|知识库|讲话(?:稿)?(?:里|中)", t)
+    if _has(_SEARCH, t) and not _has(_CHECK + r"|字数|时长", t) and (past or not (target and has_document)):
+        what = _search_terms(raw)
+        if what:
+            return Intent("search", target=target, topic=what)
+        return Intent("clarify", question="要在往年讲话里找什么？例如「找一下“墩苗”计划」或「哪篇讲话提到过一码通办」。")
     # 7. fill
     if _has(_FILL, t) and not question and not _has(r"太空|空洞|空泛", t):
         weak = not _has(r"[_＿]|xx|××|某某|同志|是|为|:|空.{0,3}(?:填|写|改成|换成|用)\s*\S", t)

@@ -50,7 +50,8 @@ HELP = (
     "- 「帮我给区妇联第四次代表大会写个提纲」，再说「按提纲写全文」\n"
     "- 「写第二部分：围绕中心、服务大局」\n"
     "- 「第二部分更简洁一些」「开头语气再亲切点」「压缩到三分钟」\n"
-    "- 「“_”规划是十五五」（填写空白），「撤销」「对比一下改了什么」「检查一下」"
+    "- 「“_”规划是十五五」（填写空白），「撤销」「对比一下改了什么」「检查一下」\n"
+    "- 「找一下“墩苗”计划那段」「哪篇讲话提到过一码通办」（查往年讲话）"
 )
 
 
@@ -665,6 +666,29 @@ class Session:
         prev, cur = pair
         yield Event("message", f"版本 {prev.id} → {cur.id}（{cur.label}）：{diff_summary(prev.document().text(), cur.document().text())}。"
                     "详细对比见右侧“版本”页。")
+
+    def _do_search(self, it, message, selection):
+        """Look something up in past speeches: the best passages for what the user remembers, and where they are."""
+        from .kb_admin import search_passages
+
+        if self.drafter.searcher is None:
+            yield Event("message", "没有可查的知识库：请先在「知识库」页上传往年讲话。")
+            return
+        part = ""
+        if it.target is not None:
+            part = {"opening": "开场白", "transition": "开场白", "closing": "结尾"}.get(it.target.kind, "")
+            if it.target.kind in ("part", "item") and it.target.part:
+                part = {1: "意义", 2: "任务", 3: "保障"}.get(it.target.part, "")
+        note, hits = search_passages(self.drafter.searcher, it.topic or "", k=5, part=part)
+        if not hits:
+            yield Event("message", note)
+            return
+        scope = f"，限{part}" if part else ""
+        lines = [f"往年讲话中与「{it.topic}」最相关的 {len(hits)} 段（按相关程度排序{scope}）："]
+        for i, p in enumerate(hits, 1):
+            lines.append(f"{i}. 《{p.title}》{p.part_label}（{p.source}）\n   {p.snippet(100)}")
+        lines.append("要看某段在原讲话中的位置：在右侧「知识库」页查找同样的内容，点选结果。")
+        yield Event("message", "\n".join(lines))
 
     def _do_check(self, it, message, selection):
         if self.doc.is_empty:

@@ -103,3 +103,34 @@ def test_kb_search_on_the_command_line(tmp_path):
     assert r.returncode == 0 and "212_anquan_shengchan_luqiao.txt" in r.stdout.splitlines()[0]
     r = cli("kb", "search", "？？", env=env)
     assert r.returncode == 1 and "请输入要查找的内容" in r.stdout
+
+
+def chat_session(searcher):
+    from assistant.drafting import Drafter
+    from assistant.session import Session
+    from assistant.settings import Settings
+    from tests.fakes import scripted, speech_script
+
+    return Session(Drafter(Settings(), searcher, lambda: scripted(speech_script)))
+
+
+def test_search_by_chat_lists_the_passages_and_changes_nothing(searcher):
+    """「找一下“…”那段」 in the chat: the best passages with speech, part and file; the document is untouched."""
+    s = chat_session(searcher)
+    list(s.turn("写第二部分：围绕中心、服务大局"))
+    before, versions = s.doc.text(), len(s.history)
+    assert before.startswith("二、")
+    term = quoted_name_only_in("211_anquan_shengchan_baixi.txt")
+    events = list(s.turn(f"找一下“{term}”那段"))
+    reply = [e for e in events if e.kind == "message"][-1].text
+    first = reply.split("\n1. ", 1)[1]
+    assert "211_anquan_shengchan_baixi.txt" in first.split("\n")[0] and term in reply
+    assert s.doc.text() == before and len(s.history) == versions
+
+
+def test_search_by_chat_within_a_part_and_with_nothing_to_find(searcher):
+    s = chat_session(searcher)
+    reply = [e for e in s.turn("找一下往年讲话的结尾怎么写的") if e.kind == "message"][-1].text
+    assert "限结尾" in reply and "结尾" in reply.split("\n1. ", 1)[1].split("\n")[0]
+    reply = [e for e in s.turn("帮我找一下") if e.kind == "message"][-1].text
+    assert "要在往年讲话里找什么" in reply
