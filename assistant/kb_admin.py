@@ -134,7 +134,7 @@ def search_passages(searcher, query: str, *, k: int = 8, part: str = "") -> tupl
     if not has_content(query):
         return "请输入要查找的内容：一个计划或口号的名称，或用自己的话说一句想找的意思。", []
     if searcher.kb.count() == 0:
-        return "知识库是空的：请先在上方上传讲话稿，或运行 speech-assistant ingest。", []
+        return "知识库是空的：请先在「知识库」页上传讲话稿，或运行 speech-assistant ingest。", []
     roles = SEARCH_ROLES.get(part)
     if part and roles is None:
         return f"部分只能是：{'、'.join(n for n in SEARCH_ROLES if n)}。", []
@@ -142,4 +142,4 @@ def search_passages(searcher, query: str, *, k: int = 8, part: str = "") -> tupl
     note = f"（查询较长，只用了前 {MAX_QUERY_CHARS} 个字）" if len(clean_query(query)) < len(" ".join(query.split())) else ""
     if not hits:
         return f"没有找到相关片段。{note}", []
-    return f"找到 {len(hits)} 个片段，按相关程度排序；点选一行查看它在原讲话中的位置。{note}", hits
+    return f"找到 {len(hits)} 个片段，按相关程度排序。{note}", hits
