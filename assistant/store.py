@@ -181,6 +181,21 @@ class SessionStore:
         self.engine.dispose()
 
 
+def unreachable(exc: Exception) -> str:
+    """The note for a user when the session database cannot be reached: what happened and that nothing is lost."""
+    name = type(getattr(exc, "orig", None) or exc).__name__
+    return (f"讲稿库暂时连不上（{name}），这次操作没有完成；本窗口里的内容都还在。"
+            "请稍后再试；若要马上留底，可先在「导出」里下载。")
+
+
+def try_store(call, fallback=None):
+    """Run a session-store call: (its result, None), or (``fallback``, a note) when the database cannot be reached."""
+    try:
+        return call(), None
+    except SQLAlchemyError as exc:
+        return fallback, unreachable(exc)
+
+
 def persist(store: SessionStore, session, owner: str = "") -> str | None:
     """Save a session at the revision it was loaded or last saved at (``session.rev``).
 

@@ -17,8 +17,10 @@ import gradio as gr
 from .runtime import Services
 from .session import PRESET_MESSAGES, Event, Session
 from .store import persist as persist_session
+from .store import try_store
 
 PANEL_COUNT = 7  # doc, sources, checks, ledger, versions, diff, status
+PASSAGE_COLUMNS = ["18%", "18%", "44%", "8%", "12%"]  # speech, part, snippet, score, file: all visible, snippet widest
 
 CSS = """
 #doc textarea {font-family: "FangSong", "STFangsong", "仿宋", serif; font-size: 16px; line-height: 1.8;}
@@ -206,7 +208,7 @@ def build_app(services: Services) -> gr.Blocks:
                             sel_info = gr.Markdown(elem_id="selection")
                     with gr.Tab("参考来源", id="sources-tab"):
                         sources = gr.Dataframe(headers=["讲话", "部分", "片段", "得分", "文件"], interactive=False,
-                                               wrap=True, elem_id="sources")
+                                               wrap=True, column_widths=PASSAGE_COLUMNS, elem_id="sources")
                         source_view = gr.HighlightedText(label="点选一行，查看片段在原讲话中的位置", combine_adjacent=True,
                                                          color_map={"参考片段": "yellow"}, elem_id="source-view")
                     with gr.Tab("检查", id="checks-tab"):
@@ -256,7 +258,7 @@ def build_app(services: Services) -> gr.Blocks:
                             kb_search_btn = gr.Button("查找", scale=1, elem_id="kb-search")
                         kb_search_info = gr.Markdown(elem_id="kb-search-info")
                         kb_hits = gr.Dataframe(headers=["讲话", "部分", "片段", "得分", "文件"], interactive=False, wrap=True,
-                                               elem_id="kb-hits")
+                                               column_widths=PASSAGE_COLUMNS, elem_id="kb-hits")
                         kb_hit_view = gr.HighlightedText(label="点选一行，查看片段在原讲话中的位置", combine_adjacent=True,
                                                          color_map={"参考片段": "yellow"}, elem_id="kb-hit-view")
                         kb_found = gr.State([])
@@ -373,17 +375,21 @@ def build_app(services: Services) -> gr.Blocks:
         def session_choices(request):
             if services.store is None:
                 return []
+            rows, note = try_store(lambda: services.store.list(owner=owner(request)), [])
+            if note:
+                gr.Warning(note)
             return [(f"{r['title']} · {time.strftime('%m-%d %H:%M', time.localtime(r['updated']))}", r["id"])
-                    for r in services.store.list(owner=owner(request))]
+                    for r in rows]
 
         def refresh_sessions(request: gr.Request):
             return gr.update(choices=session_choices(request), value=None)
 
         def open_session(sid, session, request: gr.Request):
             session = ensure(session)
-            entry = services.store.load_entry(sid, owner=owner(request)) if (sid and services.store) else None
-            if entry is None:
-                return (session, [], "没有找到这篇讲稿。") + panels(session)
+            entry, note = (try_store(lambda: services.store.load_entry(sid, owner=owner(request)))
+                           if (sid and services.store) else (None, None))
+            if entry is None:  # the chat and document in this window stay as they are
+                return (session, gr.update(), note or "没有找到这篇讲稿。") + panels(session)
             fresh = services.new_session()
             fresh.restore_state(entry[0])
             fresh.rev = entry[1]
@@ -395,8 +401,12 @@ def build_app(services: Services) -> gr.Blocks:
             return (fresh, [], "已新建讲稿。") + panels(fresh)
 
         def delete_session(sid, request: gr.Request):
-            ok = bool(sid) and services.store is not None and services.store.delete(sid, owner=owner(request))
-            return gr.update(choices=session_choices(request), value=None), ("已删除。" if ok else "请先选择要删除的讲稿。")
+            if not sid or services.store is None:
+                return gr.update(choices=session_choices(request), value=None), "请先选择要删除的讲稿。"
+            ok, note = try_store(lambda: services.store.delete(sid, owner=owner(request)), False)
+            if note:
+                return gr.update(), note
+            return gr.update(choices=session_choices(request), value=None), ("已删除。" if ok else "没有找到这篇讲稿。")
 
         def rename_session(sid, name, session, request: gr.Request):
             session = ensure(session)
@@ -408,7 +418,10 @@ def build_app(services: Services) -> gr.Blocks:
                 session.title = name.strip()[:80]
                 kept = persist(session, request)
                 sid = session.id  # a copy's id when it had to be kept as a copy
-            ok = services.store is not None and services.store.rename(sid, name, owner=owner(request))
+            ok, note = (try_store(lambda: services.store.rename(sid, name, owner=owner(request)), False)
+                        if services.store is not None else (False, None))
+            if note:
+                return gr.update(), note, session
             info = ("已重命名。" if ok else "这篇讲稿还没有内容，起草后再命名。") + (f"\n\n{kept}" if kept else "")
             return gr.update(choices=session_choices(request), value=sid), info, session
 
@@ -420,7 +433,10 @@ def build_app(services: Services) -> gr.Blocks:
         rename_btn.click(rename_session, [session_list, rename_text, state], [session_list, session_info, state],
                          api_name="session_rename")
         def list_sessions(request: gr.Request):
-            return services.store.list(owner=owner(request)) if services.store else []
+            rows, note = try_store(lambda: services.store.list(owner=owner(request)), []) if services.store else ([], None)
+            if note:
+                raise gr.Error(note)
+            return rows
 
         list_btn = gr.Button("刷新列表", size="sm", visible=False)
         list_btn.click(list_sessions, None, gr.JSON(visible=False), api_name="session_list")

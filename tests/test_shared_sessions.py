@@ -188,3 +188,23 @@ def test_replicas_share_sessions_and_never_overwrite_each_other(replicas):
     assert fresh_a.predict(sid, api_name="/session_open")[2] == on_b, "B's version is intact"
     copy_doc = fresh_a.predict(copy_id, api_name="/session_open")[2]
     assert copy_doc == chat_doc(out_a) and "三、" in copy_doc and PART2_HEAD not in copy_doc
+
+
+def test_listing_opening_renaming_deleting_when_the_database_is_gone(tmp_path):
+    """我的讲稿 actions while the database is unreachable: one clear note each, the fallback value, nothing lost."""
+    from assistant.store import try_store
+
+    store = SessionStore(tmp_path / "s.sqlite3")
+    win = fake_session("初稿")
+    persist(store, win)
+    assert try_store(lambda: [r["id"] for r in store.list()], []) == ([win.id], None)
+    store.engine.dispose()
+    store.engine = __import__("sqlalchemy").create_engine("postgresql+psycopg://speech@127.0.0.1:1/none",
+                                                          connect_args={"connect_timeout": 2})
+    for call, fallback in ((store.list, []), (lambda: store.load_entry(win.id), None),
+                           (lambda: store.rename(win.id, "新名"), False), (lambda: store.delete(win.id), False)):
+        got, note = try_store(call, fallback)
+        assert got == fallback and "讲稿库暂时连不上" in note and "都还在" in note and "speech@" not in note
+    assert (tmp_path / "s.sqlite3").exists() and win.doc == "初稿"
+    back = SessionStore(tmp_path / "s.sqlite3")  # the database back: the session is still there, under its name
+    assert [r["id"] for r in back.list()] == [win.id]
