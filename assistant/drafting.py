@@ -216,15 +216,32 @@ def foreign_places(passages: list[Passage]) -> set[str]:
     return names
 
 
+COMMON_WORD_FREQ = 60  # jieba counts: a place stem rarer than this is a name (青川 12, 禾丰 —), not a word (新城 824)
+
+
+def place_stems(names: set[str]) -> set[str]:
+    """The bare names of places (青川区 → 青川, 禾丰镇 → 禾丰), used alone as in 美丽青川 — unless the stem is also a
+    common word (新城区 → 新城, 东方市 → 东方), which a draft may use in its own sense."""
+    from .keyword import _ensure_jieba
+
+    freq = _ensure_jieba(None).dt.FREQ
+    return {n[:-1] for n in names if len(n) == 3 and (freq.get(n[:-1]) or 0) < COMMON_WORD_FREQ}
+
+
 def guard_facts(fixed: repair.Repaired, allowed: str, passages: list[Passage] | None = None) -> repair.Repaired:
     inventions = placeholders.find_invented(fixed.text, allowed)
     if inventions:
         fixed.text = placeholders.blank_out(fixed.text, inventions)
         shown = "、".join(dict.fromkeys(i.text for i in inventions[:5]))
         fixed.notes.append(f"模型写入了您没有提供的信息（{shown}），已改成待填空白")
-    copied = sorted(n for n in foreign_places(passages or []) if n in fixed.text and n not in allowed)
-    if copied:
-        for name in copied:
-            fixed.text = fixed.text.replace(name, "XX" + name[-1])
-        fixed.notes.append(f"模型沿用了往年讲话里的地名（{'、'.join(copied)}），已改成待填空白")
+    places = foreign_places(passages or [])
+    copied = sorted(n for n in places if n in fixed.text and n not in allowed)
+    for name in copied:
+        fixed.text = fixed.text.replace(name, "XX" + name[-1])
+    # the same names without 区/县/镇: 美丽青川, 禾丰发展 (after the full names, so XX区 is not touched again)
+    bare = sorted(n for n in place_stems(places) if n in fixed.text and n not in allowed)
+    for stem in bare:
+        fixed.text = fixed.text.replace(stem, "XX")
+    if copied or bare:
+        fixed.notes.append(f"模型沿用了往年讲话里的地名（{'、'.join(copied + bare)}），已改成待填空白")
     return fixed

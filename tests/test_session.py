@@ -406,6 +406,28 @@ def test_place_names_from_past_speeches_are_not_carried_into_a_new_draft():
     assert "青川区妇联第四次代表大会开幕了" in s2.doc.get("opening")
 
 
+def test_place_names_without_their_suffix_are_caught_but_common_words_stay():
+    """美丽禾丰 copied from a speech about 禾丰镇 becomes 美丽XX; 新城 (also a word) from 新城区 stays."""
+    from assistant.retrieval import Passage
+
+    past = "禾丰镇第二次工会代表大会今天开幕了。新城区、青川区的同志也来了。"
+
+    class OnePassage:
+        def search(self, query, k=4, roles=None, mode="hybrid"):
+            return [Passage("x#1", past, "122.txt", "在禾丰镇工会代表大会上的讲话", "closing", 0, "", 0.1)]
+
+    reply = "让我们团结一心，为建设美丽禾丰、打造国际科教新城贡献力量！"
+    s = make_session(lambda p: reply, searcher=OnePassage())
+    ev = final(run(s, "为镇工会代表大会写结尾"))
+    text = s.doc.get("closing")
+    assert "禾丰" not in text and "美丽XX" in text
+    assert "科教新城" in text
+    assert "禾丰" in ev.text and "地名" in ev.text
+    s2 = make_session(lambda p: reply, searcher=OnePassage())
+    run(s2, "为禾丰镇工会代表大会写结尾")  # the user's own place stays
+    assert "美丽禾丰" in s2.doc.get("closing")
+
+
 def test_a_conflicting_second_fill_changes_the_value_everywhere_and_can_be_undone():
     s = make_session()
     run(s, "写开场白")
