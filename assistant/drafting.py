@@ -209,14 +209,14 @@ def foreign_places(passages: list[Passage]) -> set[str]:
     """Place names of past speeches (青川区, 云岭县 …): they belong to those speeches, not to a new one."""
     names = set()
     for p in passages:
-        for m in _PLACE.finditer(f"{p.title} {p.text}"):
+        for m in _PLACE.finditer(f"{p.title} {p.occasion} {p.text}"):  # the occasion names the place most often
             name = m.group(0)
             if name not in _GENERIC_PLACE and m.group(1)[-1] not in "全各本该我":
                 names.add(name)
     return names
 
 
-COMMON_WORD_FREQ = 60  # jieba counts: a place stem rarer than this is a name (青川 12, 禾丰 —), not a word (新城 824)
+COMMON_WORD_FREQ = 200  # jieba counts: a place stem rarer than this is a name (青川 12, 云岭 60, 昌平 171), not a word (科教 302, 新城 824)
 
 
 def place_stems(names: set[str]) -> set[str]:

@@ -49,6 +49,7 @@ class Passage:
     start: int = 0
     end: int = 0
     ranks: dict = field(default_factory=dict)
+    occasion: str = ""  # of its speech (front matter), e.g. 云岭县教育工作会议
 
     @property
     def part_label(self) -> str:
@@ -173,6 +174,7 @@ class HybridSearcher:
                         id=cid, text=text, source=src, title=md.get("title", ""), role=md.get("role", ""),
                         part=int(md.get("part", 0)), heading=md.get("heading", ""), score=round(fused[cid], 5),
                         start=int(md.get("start", 0)), end=int(md.get("end", 0)), ranks=ranks.get(cid, {}),
+                        occasion=md.get("occasion", ""),
                     )
                 )
                 per[src] = per.get(src, 0) + 1

@@ -428,6 +428,22 @@ def test_place_names_without_their_suffix_are_caught_but_common_words_stay():
     assert "美丽禾丰" in s2.doc.get("closing")
 
 
+def test_a_place_named_only_in_the_past_speechs_occasion_is_caught_too():
+    """The passage says 新云岭; only its speech's occasion (front matter) says 云岭县."""
+    from assistant.retrieval import Passage
+
+    past = "让我们凝心聚力，为建设富裕和美新云岭提供坚实的人才支撑！"
+
+    class OnePassage:
+        def search(self, query, k=4, roles=None, mode="hybrid"):
+            return [Passage("x#1", past, "110.txt", "在全县教育工作会议上的讲话", "closing", 0, "", 0.1,
+                            occasion="云岭县教育工作会议暨第38个教师节表彰大会")]
+
+    s = make_session(lambda p: "让我们凝心聚力、真抓实干，为建设富裕和美新云岭贡献工会力量！", searcher=OnePassage())
+    ev = final(run(s, "为区总工会第五次代表大会写结尾"))
+    assert "云岭" not in s.doc.get("closing") and "新XX" in s.doc.get("closing") and "云岭" in ev.text
+
+
 def test_a_conflicting_second_fill_changes_the_value_everywhere_and_can_be_undone():
     s = make_session()
     run(s, "写开场白")
