@@ -228,6 +228,23 @@ def place_stems(names: set[str]) -> set[str]:
     return {n[:-1] for n in names if len(n) == 3 and (freq.get(n[:-1]) or 0) < COMMON_WORD_FREQ}
 
 
+_FESTIVAL = (r"(?:节日|新春|新年|春节|元旦|元宵|端午|中秋|重阳|国庆|教师节|护士节|记者节|三八节?|妇女节|五一|劳动节|"
+             r"五四|青年节|七一|八一|建军节|六一|儿童节)")
+_WISH = _FESTIVAL + r"(?:快乐|安康|愉快|吉祥)"
+
+
+def drop_festival_wishes(text: str, allowed: str) -> tuple[str, list[str]]:
+    """A festival wish in a list of wishes (祝大家节日快乐、工作顺利) copied from a past speech, when the user named no
+    festival: the wish goes, the list stays.  A lone wish (祝大家中秋快乐！) is left for the user to judge."""
+    if re.search(_FESTIVAL, allowed):
+        return text, []
+    found = re.findall(_WISH + r"(?=、)|(?<=、)" + _WISH, text)
+    if not found:
+        return text, []
+    text = re.sub(_WISH + "、", "", text)
+    return re.sub("、" + _WISH, "", text), found
+
+
 def guard_facts(fixed: repair.Repaired, allowed: str, passages: list[Passage] | None = None) -> repair.Repaired:
     inventions = placeholders.find_invented(fixed.text, allowed)
     if inventions:
@@ -244,4 +261,7 @@ def guard_facts(fixed: repair.Repaired, allowed: str, passages: list[Passage] | 
         fixed.text = fixed.text.replace(stem, "XX")
     if copied or bare:
         fixed.notes.append(f"模型沿用了往年讲话里的地名（{'、'.join(copied + bare)}），已改成待填空白")
+    fixed.text, wishes = drop_festival_wishes(fixed.text, allowed)
+    if wishes:
+        fixed.notes.append(f"已删去与本次场合无关的节日祝福（{'、'.join(dict.fromkeys(wishes))}）")
     return fixed

@@ -463,3 +463,16 @@ def test_fill_problems_leave_the_document_as_it_was():
     assert "标记" in final(run(s, "“_”规划是<b>十四五</b>")).text
     assert "太长" in final(run(s, "“_”规划是" + "十" * 10_000)).text
     assert s.doc.text() == before
+
+
+def test_a_festival_wish_the_occasion_does_not_call_for_is_dropped_from_the_list():
+    """祝…节日快乐、工作顺利 copied from a past speech: the wish goes unless the user named a festival."""
+    reply = "让我们凝心聚力、真抓实干，为全区发展贡献力量！最后，祝全体代表节日快乐、工作顺利、身体健康！"
+    s = make_session(lambda p: reply)
+    ev = final(run(s, "为区总工会第五次代表大会写结尾"))
+    text = s.doc.get("closing")
+    assert "节日快乐" not in text and "祝全体代表工作顺利、身体健康！" in text
+    assert "节日祝福" in ev.text
+    s2 = make_session(lambda p: reply)
+    run(s2, "为区妇联三八节表彰大会写结尾")
+    assert "祝全体代表节日快乐、工作顺利" in s2.doc.get("closing")
