@@ -160,3 +160,14 @@ def sentence_units(text: str) -> list[str]:
         else:
             units.append(carry)
     return units or [text.strip() or text]
+
+
+# what a search can be limited to: the part roles above, by the names users see (UI, CLI, chat)
+SEARCH_ROLES = {"": None, "开场白": {"opening"}, "意义": {"significance"}, "任务": {"tasks"}, "保障": {"guarantees"},
+                "结尾": {"closing"}}
+SEARCH_PARTS = [name for name in SEARCH_ROLES if name]
+
+
+def part_name(role: str) -> str:
+    """The search name of a chunk role (tasks → 任务); "" for a role a search cannot be limited to."""
+    return next((name for name, roles in SEARCH_ROLES.items() if roles == {role}), "")

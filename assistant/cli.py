@@ -218,9 +218,9 @@ def cmd_kb(args) -> int:
 
         message, hits = search_passages(HybridSearcher(kb), args.query, k=args.k, part=args.part or "")
         if args.json:
+            keep = ("source", "title", "part_label", "score", "text")
             print(json.dumps({"message": message, "passages": [
-                {k: h.to_dict()[k] for k in ("source", "title", "part_label", "score", "text")} for h in hits]},
-                ensure_ascii=False))
+                {k: v for k, v in h.to_dict().items() if k in keep} for h in hits]}, ensure_ascii=False))
         else:
             print(message, file=sys.stderr if hits else sys.stdout)
             for i, h in enumerate(hits, 1):
@@ -230,6 +230,7 @@ def cmd_kb(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .chunking import SEARCH_PARTS
     p = argparse.ArgumentParser(prog="speech-assistant", description="讲稿助手")
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -275,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     f = kb.add_parser("search", help="在知识库中查找片段：计划或口号的名称，或一句话")
     f.add_argument("query")
     f.add_argument("-k", type=int, default=8)
-    f.add_argument("--part", choices=["开场白", "意义", "任务", "保障", "结尾"])
+    f.add_argument("--part", choices=SEARCH_PARTS)
     f.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_kb)
 

@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .chunking import SEARCH_PARTS, SEARCH_ROLES
 from .knowledge_base import KnowledgeBase, content_hash
 from .loaders import SUPPORTED, LoadError, read_speech
 from .structure import parse
@@ -120,11 +121,6 @@ def remove_files(kb: KnowledgeBase, names: list[str]) -> str:
     return "\n".join(lines)
 
 
-# what a search can be limited to: the part roles of chunking.py
-SEARCH_ROLES = {"": None, "开场白": {"opening"}, "意义": {"significance"}, "任务": {"tasks"}, "保障": {"guarantees"},
-                "结尾": {"closing"}}
-
-
 def search_passages(searcher, query: str, *, k: int = 8, part: str = "") -> tuple[str, list]:
     """Passages of past speeches for a query — a programme's name, a slogan, or a sentence in one's own words —
     best first, at most two from one speech.  Returns (a message for the user, the passages)."""
@@ -137,7 +133,7 @@ def search_passages(searcher, query: str, *, k: int = 8, part: str = "") -> tupl
         return "知识库是空的：请先在「知识库」页上传讲话稿，或运行 speech-assistant ingest。", []
     roles = SEARCH_ROLES.get(part)
     if part and roles is None:
-        return f"部分只能是：{'、'.join(n for n in SEARCH_ROLES if n)}。", []
+        return f"部分只能是：{'、'.join(SEARCH_PARTS)}。", []
     hits = searcher.search(query, k=k, roles=roles)
     note = f"（查询较长，只用了前 {MAX_QUERY_CHARS} 个字）" if len(clean_query(query)) < len(" ".join(query.split())) else ""
     if not hits:

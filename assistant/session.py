@@ -669,16 +669,18 @@ class Session:
 
     def _do_search(self, it, message, selection):
         """Look something up in past speeches: the best passages for what the user remembers, and where they are."""
+        from .chunking import part_name
         from .kb_admin import search_passages
 
         if self.drafter.searcher is None:
             yield Event("message", "没有可查的知识库：请先在「知识库」页上传往年讲话。")
             return
-        part = ""
+        role = ""
         if it.target is not None:
-            part = {"opening": "开场白", "transition": "开场白", "closing": "结尾"}.get(it.target.kind, "")
+            role = {"opening": "opening", "transition": "opening", "closing": "closing"}.get(it.target.kind, "")
             if it.target.kind in ("part", "item") and it.target.part:
-                part = {1: "意义", 2: "任务", 3: "保障"}.get(it.target.part, "")
+                role = repair.ROLE_BY_PART.get(it.target.part, "")
+        part = part_name(role)
         note, hits = search_passages(self.drafter.searcher, it.topic or "", k=5, part=part)
         if not hits:
             yield Event("message", note)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from .chunking import SEARCH_PARTS
 from .runtime import Services
 from .session import PRESET_MESSAGES, Event, Session
 from .store import persist as persist_session
@@ -253,7 +254,7 @@ def build_app(services: Services) -> gr.Blocks:
                         with gr.Row():
                             kb_query = gr.Textbox(label="在知识库中查找", scale=4, elem_id="kb-search-query",
                                                   placeholder="计划或口号的名称（如 墩苗、一码通办），或用自己的话说一句想找的意思")
-                            kb_part = gr.Dropdown(["全部", "开场白", "意义", "任务", "保障", "结尾"], value="全部", label="部分",
+                            kb_part = gr.Dropdown(["全部", *SEARCH_PARTS], value="全部", label="部分",
                                                   scale=1, elem_id="kb-search-part")
                             kb_search_btn = gr.Button("查找", scale=1, elem_id="kb-search")
                         kb_search_info = gr.Markdown(elem_id="kb-search-info")

@@ -18,6 +18,16 @@ from tests.fakes import CLOSING, OPENING, PART2, scripted, speech_script
 SEED = Path(__file__).resolve().parents[1] / "knowledge" / "speeches" / "000_seed_gonghui_daibiao_dahui.txt"
 
 
+class FixedSearcher:
+    """A searcher that finds the same passages whatever is asked."""
+
+    def __init__(self, *passages):
+        self.passages = list(passages)
+
+    def search(self, query, k=4, roles=None, mode="hybrid"):
+        return list(self.passages)
+
+
 def make_session(script=speech_script, searcher=None) -> Session:
     settings = Settings()
     llm = scripted(script)
@@ -343,14 +353,8 @@ def test_a_draft_that_copies_a_past_speech_verbatim_is_flagged():
 
     past = "各级工会组织要以科学发展为主题，以转变经济发展方式为主线，围绕全区中心工作，积极创先争优。"
 
-    class OnePassage:
-        def search(self, query, k=4, roles=None, mode="hybrid"):
-            return [Passage("x#1", past, "000.txt", "工会讲话", "tasks", 2, "围绕中心", 0.1)]
-
-        def __getattr__(self, name):
-            raise AttributeError(name)
-
-    s = make_session(lambda p: "二、重点任务\n一是" + past + "\n二是要抓落实。\n三是要抓保障。", searcher=OnePassage())
+    found = FixedSearcher(Passage("x#1", past, "000.txt", "工会讲话", "tasks", 2, "围绕中心", 0.1))
+    s = make_session(lambda p: "二、重点任务\n一是" + past + "\n二是要抓落实。\n三是要抓保障。", searcher=found)
     ev = final(run(s, "写第二部分"))
     assert "与往年讲话原文相同" in ev.text and "工会讲话" in ev.text
     assert "完全相同" in s.checks_markdown()
@@ -388,12 +392,10 @@ def test_place_names_from_past_speeches_are_not_carried_into_a_new_draft():
 
     past = "丹桂飘香，青川区妇女联合会第三次代表大会隆重开幕了。"
 
-    class OnePassage:
-        def search(self, query, k=4, roles=None, mode="hybrid"):
-            return [Passage("x#1", past, "101.txt", "在青川区妇女联合会第三次代表大会上的讲话", "opening", 0, "", 0.1)]
+    found = FixedSearcher(Passage("x#1", past, "101.txt", "在青川区妇女联合会第三次代表大会上的讲话", "opening", 0, "", 0.1))
 
     reply = "在青川区妇联第四次代表大会上的讲话\n在全区上下团结奋进之际，青川区妇联第四次代表大会开幕了。我代表区委表示热烈的祝贺！"
-    s = make_session(lambda p: reply, searcher=OnePassage())
+    s = make_session(lambda p: reply, searcher=found)
     ev = final(run(s, "为区妇联第四次代表大会写开场白"))
     text = s.doc.get("opening")
     assert "青川区" not in text and "XX区妇联第四次代表大会" in text
@@ -401,7 +403,7 @@ def test_place_names_from_past_speeches_are_not_carried_into_a_new_draft():
     assert not text.startswith("在XX区妇联第四次代表大会上的讲话")  # the title line the model added is gone
     assert "地名" in ev.text
     # a place the user named is kept
-    s2 = make_session(lambda p: reply, searcher=OnePassage())
+    s2 = make_session(lambda p: reply, searcher=found)
     run(s2, "为青川区妇联第四次代表大会写开场白")
     assert "青川区妇联第四次代表大会开幕了" in s2.doc.get("opening")
 
@@ -412,18 +414,16 @@ def test_place_names_without_their_suffix_are_caught_but_common_words_stay():
 
     past = "禾丰镇第二次工会代表大会今天开幕了。新城区、青川区的同志也来了。"
 
-    class OnePassage:
-        def search(self, query, k=4, roles=None, mode="hybrid"):
-            return [Passage("x#1", past, "122.txt", "在禾丰镇工会代表大会上的讲话", "closing", 0, "", 0.1)]
+    found = FixedSearcher(Passage("x#1", past, "122.txt", "在禾丰镇工会代表大会上的讲话", "closing", 0, "", 0.1))
 
     reply = "让我们团结一心，为建设美丽禾丰、打造国际科教新城贡献力量！"
-    s = make_session(lambda p: reply, searcher=OnePassage())
+    s = make_session(lambda p: reply, searcher=found)
     ev = final(run(s, "为镇工会代表大会写结尾"))
     text = s.doc.get("closing")
     assert "禾丰" not in text and "美丽XX" in text
     assert "科教新城" in text
     assert "禾丰" in ev.text and "地名" in ev.text
-    s2 = make_session(lambda p: reply, searcher=OnePassage())
+    s2 = make_session(lambda p: reply, searcher=found)
     run(s2, "为禾丰镇工会代表大会写结尾")  # the user's own place stays
     assert "美丽禾丰" in s2.doc.get("closing")
 
@@ -434,12 +434,10 @@ def test_a_place_named_only_in_the_past_speechs_occasion_is_caught_too():
 
     past = "让我们凝心聚力，为建设富裕和美新云岭提供坚实的人才支撑！"
 
-    class OnePassage:
-        def search(self, query, k=4, roles=None, mode="hybrid"):
-            return [Passage("x#1", past, "110.txt", "在全县教育工作会议上的讲话", "closing", 0, "", 0.1,
-                            occasion="云岭县教育工作会议暨第38个教师节表彰大会")]
+    found = FixedSearcher(Passage("x#1", past, "110.txt", "在全县教育工作会议上的讲话", "closing", 0, "", 0.1,
+                                  occasion="云岭县教育工作会议暨第38个教师节表彰大会"))
 
-    s = make_session(lambda p: "让我们凝心聚力、真抓实干，为建设富裕和美新云岭贡献工会力量！", searcher=OnePassage())
+    s = make_session(lambda p: "让我们凝心聚力、真抓实干，为建设富裕和美新云岭贡献工会力量！", searcher=found)
     ev = final(run(s, "为区总工会第五次代表大会写结尾"))
     assert "云岭" not in s.doc.get("closing") and "新XX" in s.doc.get("closing") and "云岭" in ev.text
 
