@@ -288,6 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=lambda a: __import__("assistant.evaluation", fromlist=["main"]).main(a))
 
+    s = sub.add_parser("eval-drafts", help="起草质量评测：用真实模型跑 bench/draft_scenarios.yaml 里的场景并逐轮评判")
+    s.add_argument("--scenarios", help="场景文件（默认 bench/draft_scenarios.yaml）")
+    s.add_argument("--only", nargs="+", metavar="ID", help="只跑这些场景（id 或其前缀）")
+    s.add_argument("--limit", type=int, help="只跑前 N 个场景")
+    s.add_argument("--data-dir", help="索引所在目录（默认 data/）")
+    s.add_argument("--transcripts", help="把每个场景的完整记录追加写入这个 JSONL 文件")
+    s.add_argument("--json", action="store_true", help="只输出最后一行 JSON")
+    s.add_argument("--judge", nargs="+", metavar="LABEL=FILE",
+                   help="不跑模型，只重新评判保存的记录（--transcripts 写的 JSONL），每个文件一列；"
+                        "同一标签的多个文件合并（例如两次运行的同一基线）")
+    s.set_defaults(func=lambda a: __import__("assistant.draft_eval", fromlist=["main"]).main(a))
+
     s = sub.add_parser("fetch-model", help="下载并校验内置本地模型")
     s.set_defaults(func=cmd_fetch_model)
     return p
