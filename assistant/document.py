@@ -71,6 +71,20 @@ class Document:
             pos += len(t) + 1
         return None
 
+    def with_replacements(self, spans: list[tuple[int, int, str]]) -> "Document":
+        """A copy with ``text()[start:end]`` replaced by each value, section by section: filling a blank never
+        moves text from one section to another (re-parsing the whole text could take a closing for part three)."""
+        new = self.copy()
+        bounds = {k: self.span(k) for k in self.keys()}
+        for start, end, value in sorted(spans, reverse=True):
+            key = next((k for k, sp in bounds.items() if sp and sp[0] <= start and end <= sp[1]), None)
+            if key is None:
+                raise ValueError(f"replacement {start}-{end} crosses a section boundary")
+            s0 = bounds[key][0]
+            t = new.sections[key]
+            new.sections[key] = t[: start - s0] + value + t[end - s0 :]
+        return new
+
     def section_at(self, offset: int) -> str | None:
         for k in self.keys():
             sp = self.span(k)

@@ -1,65 +1,43 @@
-"""The retrieval-and-drafting chain (LangChain LCEL).
+"""Model calls: retrieval helpers and the LCEL chain ``prompt | chat model``, streamed, through the model gate.
 
-``retrieve`` finds passages of the target part's role; ``chain(section)`` is
-``prompt | chat model | StrOutputParser`` and streams; ``finalize`` repairs the
-reply (structure) and blanks out facts nobody gave (names, dates, numbers).
+:meth:`Drafter.generate` renders one prompt file (``prompts/<name>.md`` after the stable system prompt),
+waits its turn at the :class:`~assistant.model_gate.ModelGate`, streams the reply and stops reading as
+soon as ``cut`` says the reply is complete (one paragraph, one line), which also stops the server from
+generating more.  It records time to first token and why the model stopped.  What to ask for and how
+replies become sections is :mod:`assistant.composer`'s business.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.runnables import Runnable
 
-from . import placeholders, repair
+from .model_gate import Cancelled, ModelGate, Slot, Waiting
 from .prompts import PromptLibrary
 from .retrieval import HybridSearcher, Passage
 from .settings import Settings
-from .structure import classify_role, cn_numeral
 
-ROLE_RULES = {
-    "significance": "这一部分讲意义和认识：阐明这项工作的重要地位、形势和要求，写两到三段，不分条。",
-    "tasks": "这一部分讲重点任务：先用一两句话总起，然后分条写，每条单独成段，依次以“一是”“二是”“三是”开头，每条先用一句话概括，再展开说明。",
-    "guarantees": "这一部分讲加强领导和保障：从组织领导、责任落实、作风建设、工作保障等方面写两到三段。",
-    "other": "围绕标题写两到三段。",
-}
-ROLE_QUERY_HINT = {
-    "opening": "开场白 祝贺 问候 感谢",
-    "transition": "刚才 作了报告 下面 我讲三点意见",
-    "closing": "让我们 号召",
-}
+TOKENS_PER_CHAR = 0.7  # Qwen's tokenizer: about 2 Chinese characters a token; the limit leaves room for a longer reply
 
 
-@dataclass
-class DraftSpec:
-    section: str  # opening / transition / partN / closing / outline
-    request: str
-    occasion: str = ""
-    topic: str = ""
-    heading: str | None = None  # from the outline or the user
-    items: list[str] = field(default_factory=list)  # outline items for a tasks part
-    facts: str = ""  # values the user has given (confirmed blanks)
-    guidance: str = ""
+class IncompleteReply(RuntimeError):
+    """The model's stream ended without saying it had finished (connection dropped)."""
 
-    @property
-    def part(self) -> int | None:
-        return int(self.section[4:]) if self.section.startswith("part") else None
 
-    @property
-    def role(self) -> str:
-        if self.section in ("opening", "transition"):
-            return "opening"
-        if self.section == "closing":
-            return "closing"
-        if self.section == "outline":
-            return "outline"
-        n = self.part or 0
-        return classify_role(self.heading or self.topic or "", n, bool(self.items)) if (self.heading or self.topic) else repair.ROLE_BY_PART.get(n, "other")
+def limited(llm: BaseChatModel, max_tokens: int, temperature: float | None = None):
+    """The model with a per-call output limit.  llama-cpp-python's server reads ``max_tokens`` from the body
+    (langchain-openai sends ``max_completion_tokens``), so a model built with such an ``extra_body`` gets both."""
+    kw: dict = {"max_tokens": max_tokens}
+    if temperature is not None:
+        kw["temperature"] = temperature
+    extra = getattr(llm, "extra_body", None)
+    if isinstance(extra, dict) and "max_tokens" in extra:
+        kw["extra_body"] = {**extra, "max_tokens": max_tokens}
+    return llm.bind(**kw)
 
 
 class Drafter:
@@ -69,11 +47,13 @@ class Drafter:
         searcher: HybridSearcher | None,
         llm_factory: Callable[[], BaseChatModel],
         prompts: PromptLibrary | None = None,
+        gate: ModelGate | None = None,
     ):
         self.settings = settings
         self.searcher = searcher
         self.llm_factory = llm_factory
         self.prompts = prompts or PromptLibrary(settings.prompts_dir)
+        self.gate = gate or ModelGate(1 if settings.resolved_chat_provider == "local" else settings.concurrency)
         self._llm: BaseChatModel | None = None
 
     @property
@@ -82,186 +62,170 @@ class Drafter:
             self._llm = self.llm_factory()
         return self._llm
 
+    def use_model(self, llm: BaseChatModel) -> None:
+        """Swap the chat model (tests, or a changed endpoint); the next call uses it."""
+        self._llm = llm
+
     # --- retrieval ---------------------------------------------------------
-    def retrieve(self, spec: DraftSpec) -> list[Passage]:
-        if self.searcher is None:
+    def retrieve(self, query: str, roles: set[str] | None = None, k: int | None = None) -> list[Passage]:
+        if self.searcher is None or not query.strip():
             return []
-        role = spec.role
-        roles = None if role == "outline" else {role}
-        query = " ".join(x for x in (spec.occasion, spec.heading or "", spec.topic, spec.request) if x)
-        if spec.section in ROLE_QUERY_HINT:
-            query += " " + ROLE_QUERY_HINT[spec.section]
-        hits = self.searcher.search(query, k=self.settings.top_k, roles=roles)
-        if not hits and roles:  # an empty role (e.g. a corpus without closings) falls back to all passages
-            hits = self.searcher.search(query, k=self.settings.top_k)
+        k = k or self.settings.top_k
+        hits = self.searcher.search(query, k=k, roles=roles)
+        if not hits and roles:  # an empty role (a corpus without closings) falls back to all passages
+            hits = self.searcher.search(query, k=k)
         return hits
 
-    def format_passages(self, passages: list[Passage]) -> str:
-        budget = self.settings.prompt_passage_budget
-        out, used = [], 0
-        for p in passages:
-            snippet = p.text.replace("\n", "")[: self.settings.passage_chars]
-            if used + len(snippet) > budget and out:
+    def similar_outlines(self, query: str, k: int = 3) -> list[tuple[str, list[str]]]:
+        """(occasion, part headings) of the past speeches most like ``query``, best first."""
+        if self.searcher is None:
+            return []
+        kb = getattr(self.searcher, "kb", None)
+        sources = kb.sources() if kb is not None else {}
+        out, seen = [], set()
+        for p in self.retrieve(query, None, k=10):
+            if p.source in seen or p.source not in sources:
+                continue
+            seen.add(p.source)
+            meta = sources[p.source]
+            if meta.get("parts"):
+                out.append((meta.get("occasion") or p.occasion or p.title, list(meta["parts"])))
+            if len(out) >= k:
                 break
-            out.append(f"〔{p.title}·{p.part_label.split('：')[0]}〕{snippet}")
-            used += len(snippet)
-        return "\n".join(out) if out else "（无）"
+        return out
 
-    # --- prompting -----------------------------------------------------------
-    def prompt_name(self, spec: DraftSpec) -> str:
-        if spec.section == "outline":
-            return "outline"
-        if spec.section.startswith("part"):
-            return "draft_part"
-        return f"draft_{spec.section}"
+    # --- model calls ----------------------------------------------------------
+    def generate(
+        self,
+        name: str,
+        variables: dict,
+        *,
+        chars: int,
+        timing: dict | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+        cut: Callable[[str], int | None] | None = None,
+        temperature: float | None = None,
+    ) -> Iterator[str | Waiting]:
+        """Stream the reply to prompt ``name`` (pieces of text), after :class:`Waiting` items while queued.
 
-    def variables(self, spec: DraftSpec, passages: list[Passage]) -> dict:
-        n = spec.part or 0
-        role = spec.role
-        guidance = spec.guidance
-        if spec.items:
-            guidance = (guidance + "\n" if guidance else "") + "按提纲分条：" + "；".join(
-                f"{cn_numeral(i)}是{t}" for i, t in enumerate(spec.items, 1)
-            )
-        return {
-            "numeral": cn_numeral(n) if n else "",
-            "heading_hint": spec.heading or spec.topic or "（根据内容拟一个标题）",
-            "role_rule": ROLE_RULES.get(role, ROLE_RULES["other"]),
-            "guidance": guidance,
-            "passages": self.format_passages(passages),
-            "occasion": spec.occasion or "（用户未说明，用“XX会议”代替）",
-            "facts": f"已确认的信息：{spec.facts}" if spec.facts else "",
-            "request": spec.request,
-        }
+        ``chars`` sizes the output limit; ``cut(text)`` returns where a complete reply ends (then the stream is
+        closed) or None.  A stream that ends without a finish reason and was not cut raises IncompleteReply."""
+        timing = timing if timing is not None else {}
+        slot = Slot(self.gate)
+        yield from slot.acquire(cancelled)
+        max_tokens = int(chars * TOKENS_PER_CHAR) + 40
+        chain = self.prompts.chat(name) | limited(self.llm, max_tokens, temperature)
+        t0 = time.perf_counter()
+        text, finish, first = "", None, None
+        stream = chain.stream(variables, config={"metadata": {"prompt": name}, "tags": [f"prompt:{name}"]})
+        try:
+            for chunk in stream:
+                if cancelled():
+                    raise Cancelled()
+                reason = (getattr(chunk, "response_metadata", None) or {}).get("finish_reason")
+                finish = reason or finish
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                if not piece:
+                    continue
+                if first is None:
+                    first = time.perf_counter() - t0
+                    timing.setdefault("ttft_calls", []).append(round(first, 3))
+                end = cut(text + piece) if cut else None
+                if end is not None:
+                    piece = (text + piece)[len(text) : max(end, len(text))]
+                    text += piece
+                    if piece:
+                        yield piece
+                    finish = "cut"
+                    break
+                text += piece
+                yield piece
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+            slot.release()
+            timing["calls"] = timing.get("calls", 0) + 1
+            timing["model_s"] = round(timing.get("model_s", 0.0) + time.perf_counter() - t0, 3)
+            timing.setdefault("prompts", []).append(name)
+        timing["finish_reason"] = finish
+        if text and finish is None:
+            raise IncompleteReply("模型的回复中途中断了")
 
-    def stream(self, spec: DraftSpec, passages: list[Passage], timing: dict | None = None) -> Iterator[str]:
-        """The LCEL chain ``prompt | chat model``, streamed; ``timing`` receives ttft_s, total_s and finish_reason."""
-        chain = self.prompts.chat(self.prompt_name(spec)) | self.llm
-        yield from _stream_text(chain, self.variables(spec, passages), timing)
-
-    def refine_stream(self, text: str, instruction: str, length_rule: str = "", timing: dict | None = None) -> Iterator[str]:
-        chain = self.prompts.chat("refine") | self.llm
-        yield from _stream_text(chain, {"instruction": instruction, "text": text, "length_rule": length_rule}, timing)
+    def complete(self, name: str, variables: dict, *, chars: int, timing: dict | None = None,
+                 cancelled: Callable[[], bool] = lambda: False, cut=None,
+                 temperature: float | None = None) -> Iterator[str | Waiting]:
+        """Like :meth:`generate`, but returns (StopIteration value) the whole reply; yields only Waiting items."""
+        text = ""
+        for piece in self.generate(name, variables, chars=chars, timing=timing, cancelled=cancelled, cut=cut,
+                                   temperature=temperature):
+            if isinstance(piece, Waiting):
+                yield piece
+            else:
+                text += piece
+        return text
 
     def classify(self, message: str) -> str:
-        chain = self.prompts.plain("classify") | self.llm | StrOutputParser()
-        reply = chain.invoke({"message": message[:300]}).strip().lower()
+        chain = self.prompts.plain("classify") | limited(self.llm, 8) | StrOutputParser()
+        slot = Slot(self.gate)
+        for _ in slot.acquire(lambda: False):
+            pass
+        try:
+            reply = chain.invoke({"message": message[:300]}, config={"metadata": {"prompt": "classify"}}).strip().lower()
+        finally:
+            slot.release()
         for word in ("draft", "outline", "refine", "fill", "undo", "check", "chat"):
             if word in reply:
                 return word
         return "chat"
 
-    # --- repair ----------------------------------------------------------------
-    def finalize(self, spec: DraftSpec, raw: str, allowed: str, passages: list[Passage] | None = None) -> repair.Repaired:
-        """Repair the structure of a reply, then blank out invented facts."""
-        if spec.section.startswith("part"):
-            fixed = repair.repair_part(raw, spec.part or 1, heading=spec.heading, role=spec.role)
-        elif spec.section == "opening":
-            fixed = repair.repair_opening(raw)
-        elif spec.section == "transition":
-            fixed = repair.repair_transition(raw)
-        elif spec.section == "closing":
-            fixed = repair.repair_closing(raw)
-        else:
-            raise ValueError(spec.section)
-        if not fixed.ok:
-            return fixed
-        return guard_facts(fixed, allowed, passages)
+
+# --------------------------------------------------------------------------- cutting a streamed reply
+
+_SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;]")
 
 
-class IncompleteReply(RuntimeError):
-    """The model's stream ended without saying it had finished (connection dropped)."""
+def first_paragraph(skip: Callable[[str], bool], min_chars: int = 15, max_chars: int | None = None):
+    """A ``cut`` for :meth:`Drafter.generate`: the reply is complete when a content line (not ``skip``ped, e.g.
+    a heading or a salutation) of ``min_chars``+ is followed by a line break, when a sentence repeats (a
+    loop), or when it passes ``max_chars`` at a sentence end."""
+
+    def cut(text: str) -> int | None:
+        pos = 0
+        for line in text.split("\n")[:-1]:  # complete lines only
+            end = pos + len(line)
+            stripped = line.strip()
+            if stripped and not skip(stripped) and len(stripped) >= min_chars:
+                return end
+            pos = end + 1
+        seen = set()
+        for m in _SENTENCE.finditer(text):
+            s = m.group(0).strip()
+            if len(s) >= 8:
+                if s in seen:
+                    return m.start()
+                seen.add(s)
+            if max_chars and m.end() >= max_chars:
+                return m.end()
+        return None
+
+    return cut
 
 
-def _stream_text(chain: Runnable, variables: dict, timing: dict | None) -> Iterator[str]:
-    """Yield text pieces; record time to first token and why the model stopped.
-
-    A stream that ends without a finish reason was cut off: raise IncompleteReply so
-    the partial text is never taken for a finished draft.
-    """
-    timing = timing if timing is not None else {}
-    t0 = time.perf_counter()
-    finish = None
-    got_text = False
-    for chunk in chain.stream(variables):
-        piece = chunk.content if isinstance(chunk.content, str) else ""
-        reason = (getattr(chunk, "response_metadata", None) or {}).get("finish_reason")
-        if reason:
-            finish = reason
-        if piece:
-            if not got_text:
-                got_text = True
-                timing["ttft_s"] = time.perf_counter() - t0
-            yield piece
-    timing["total_s"] = time.perf_counter() - t0
-    timing["finish_reason"] = finish
-    if got_text and finish is None:
-        raise IncompleteReply("模型的回复中途中断了")
+_CHATTER_LINE = re.compile(r"^(?:好的|当然|以下是|下面是|这是|根据您?的要求)|[：:]$")
 
 
-_PLACE = re.compile(r"([\u4e00-\u9fff]{2})(区|县|市|镇|乡)")
-_GENERIC_PLACE = set("全区 全县 全市 全镇 全乡 我区 我县 我市 本区 本县 本市 该区 各区 各县 各市 城区 市区 社区 园区 景区 "
-                     "辖区 地区 片区 山区 郊区 新区 老区 街区 校区 矿区 灾区 库区 牧区 集镇 城镇 乡镇 村镇 城市 都市 "
-                     "开发区 示范区 试验区 功能区".split())
+def first_lines(n: int):
+    """A ``cut``: complete after ``n`` non-empty lines (a lead-in such as 「好的，以下是小标题：」 does not count)."""
 
+    def cut(text: str) -> int | None:
+        count, pos = 0, 0
+        for line in text.split("\n")[:-1]:
+            pos += len(line) + 1
+            if line.strip() and not _CHATTER_LINE.search(line.strip()):
+                count += 1
+                if count >= n:
+                    return pos - 1
+        return None
 
-def foreign_places(passages: list[Passage]) -> set[str]:
-    """Place names of past speeches (青川区, 云岭县 …): they belong to those speeches, not to a new one."""
-    names = set()
-    for p in passages:
-        for m in _PLACE.finditer(f"{p.title} {p.occasion} {p.text}"):  # the occasion names the place most often
-            name = m.group(0)
-            if name not in _GENERIC_PLACE and m.group(1)[-1] not in "全各本该我":
-                names.add(name)
-    return names
-
-
-COMMON_WORD_FREQ = 200  # jieba counts: a place stem rarer than this is a name (青川 12, 云岭 60, 昌平 171), not a word (科教 302, 新城 824)
-
-
-def place_stems(names: set[str]) -> set[str]:
-    """The bare names of places (青川区 → 青川, 禾丰镇 → 禾丰), used alone as in 美丽青川 — unless the stem is also a
-    common word (新城区 → 新城, 东方市 → 东方), which a draft may use in its own sense."""
-    from .keyword import _ensure_jieba
-
-    freq = _ensure_jieba(None).dt.FREQ
-    return {n[:-1] for n in names if len(n) == 3 and (freq.get(n[:-1]) or 0) < COMMON_WORD_FREQ}
-
-
-_FESTIVAL = (r"(?:节日|新春|新年|春节|元旦|元宵|端午|中秋|重阳|国庆|教师节|护士节|记者节|三八节?|妇女节|五一|劳动节|"
-             r"五四|青年节|七一|八一|建军节|六一|儿童节)")
-_WISH = _FESTIVAL + r"(?:快乐|安康|愉快|吉祥)"
-
-
-def drop_festival_wishes(text: str, allowed: str) -> tuple[str, list[str]]:
-    """A festival wish in a list of wishes (祝大家节日快乐、工作顺利) copied from a past speech, when the user named no
-    festival: the wish goes, the list stays.  A lone wish (祝大家中秋快乐！) is left for the user to judge."""
-    if re.search(_FESTIVAL, allowed):
-        return text, []
-    found = re.findall(_WISH + r"(?=、)|(?<=、)" + _WISH, text)
-    if not found:
-        return text, []
-    text = re.sub(_WISH + "、", "", text)
-    return re.sub("、" + _WISH, "", text), found
-
-
-def guard_facts(fixed: repair.Repaired, allowed: str, passages: list[Passage] | None = None) -> repair.Repaired:
-    inventions = placeholders.find_invented(fixed.text, allowed)
-    if inventions:
-        fixed.text = placeholders.blank_out(fixed.text, inventions)
-        shown = "、".join(dict.fromkeys(i.text for i in inventions[:5]))
-        fixed.notes.append(f"模型写入了您没有提供的信息（{shown}），已改成待填空白")
-    places = foreign_places(passages or [])
-    copied = sorted(n for n in places if n in fixed.text and n not in allowed)
-    for name in copied:
-        fixed.text = fixed.text.replace(name, "XX" + name[-1])
-    # the same names without 区/县/镇: 美丽青川, 禾丰发展 (after the full names, so XX区 is not touched again)
-    bare = sorted(n for n in place_stems(places) if n in fixed.text and n not in allowed)
-    for stem in bare:
-        fixed.text = fixed.text.replace(stem, "XX")
-    if copied or bare:
-        fixed.notes.append(f"模型沿用了往年讲话里的地名（{'、'.join(copied + bare)}），已改成待填空白")
-    fixed.text, wishes = drop_festival_wishes(fixed.text, allowed)
-    if wishes:
-        fixed.notes.append(f"已删去与本次场合无关的节日祝福（{'、'.join(dict.fromkeys(wishes))}）")
-    return fixed
+    return cut

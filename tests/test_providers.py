@@ -92,7 +92,8 @@ def test_prompt_chain_streams_and_the_stub_answers_from_the_prompt(openai_stub):
 
     openai_stub.reply = answer
     chain = PromptLibrary(ROOT / "prompts").chat("refine") | chat_model(openai_stub.base_url) | StrOutputParser()
-    pieces = list(chain.stream({"instruction": "更简洁", "text": "同志们：大家好！", "length_rule": ""}))
+    pieces = list(chain.stream({"brief": "【讲话要素】会议：区妇联第四次代表大会。", "instruction": "更简洁",
+                                "text": "同志们：大家好！", "length_rule": ""}))
 
     assert len(pieces) > 3
     assert "".join(pieces) == "更简洁的版本：同志们好！"

@@ -1,0 +1,115 @@
+"""Composing sections from small model calls: what the code guarantees whatever the model writes."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.composer import clean_paragraph, item_topics
+from assistant.drafting import Drafter
+from assistant.session import Session
+from assistant.settings import Settings
+from assistant.structure import parse
+from tests.fakes import by_prompt, scripted
+
+ECHO_HEADING = "一、（第一部分标题：讲意义、认识或形势）"
+ECHO_ITEMS = "一是……\n二是……\n三是……"
+
+
+def session(script) -> tuple[Session, object]:
+    llm = scripted(script)
+    return Session(Drafter(Settings(), None, lambda: llm)), llm
+
+
+def test_an_echoed_outline_is_asked_again_with_the_fault_named_then_replaced_and_the_user_told():
+    """The bug report: the outline came back as the prompt's own template, twice, and was kept."""
+    s, llm = session(by_prompt({"heading": ECHO_HEADING, "items": ECHO_ITEMS}))
+    final = list(s.turn("为区科协第五次代表大会写讲话提纲，我是区长"))[-1].text
+    outline = final.split("「写第二部分」：", 1)[1].split("·")[0]
+    assert "（" not in outline and "……" not in outline and "区科协" in outline
+    headings, items = s.outline
+    assert all(h and "标题" not in h for h in headings.values())
+    assert len(items[2]) == 3 and all("……" not in i for i in items[2])
+    # each heading asked twice, the second time told what was wrong
+    heading_calls = llm.prompts_named("heading")
+    assert len(heading_calls) == 6
+    assert "上一次写成了" in heading_calls[1] and "说明或占位" in heading_calls[1]
+    assert "通用标题" in final and "补了通用的任务条目" in final
+    # and the full text built on it has no template in it either
+    list(s.turn("按提纲写全文"))
+    text = s.doc.text()
+    assert "……" not in text and "（第" not in text
+    assert [i.marker for i in parse(s.doc.get("part2")).parts[0].items] == ["一是", "二是", "三是"]
+
+
+def test_a_good_heading_is_taken_at_the_first_try():
+    s, llm = session(by_prompt({"heading": "一、深刻认识新时代科协工作的重要意义"}))
+    list(s.turn("为区科协第五次代表大会写讲话提纲，我是区长"))
+    assert s.outline[0][1] == "深刻认识新时代科协工作的重要意义"
+    assert "上一次" not in llm.prompts_named("heading")[0]
+
+
+@pytest.mark.parametrize("request_, topics", [
+    ("写第二部分，重点讲科普阵地建设、科技人才服务、学会改革三项", ["科普阵地建设", "科技人才服务", "学会改革"]),
+    ("第二部分讲三项任务：康复服务、就业帮扶、无障碍环境建设", ["康复服务", "就业帮扶", "无障碍环境建设"]),
+    ("第二部分讲引才、育才、留才三项任务", ["引才", "育才", "留才"]),
+    ("第二部分重点讲三个方面：一是招商引资，二是项目建设，三是营商环境", ["招商引资", "项目建设", "营商环境"]),
+    ("写第二部分：围绕中心、服务大局", []),  # the part's subject, not its items
+    ("为区科协第五次代表大会写讲话提纲，我是区长", []),
+    ("第二部分讲三项任务", []),
+])
+def test_the_items_a_user_lists_are_the_items(request_, topics):
+    assert item_topics(request_) == topics
+
+
+def test_a_user_listed_part_has_exactly_those_items_in_order():
+    s, _ = session(by_prompt({}))
+    list(s.turn("为区科协第五次代表大会写第二部分，重点讲科普阵地建设、科技人才服务、学会改革三项"))
+    items = parse(s.doc.get("part2")).parts[0].items
+    assert [i.marker for i in items] == ["一是", "二是", "三是"]
+    for item, topic in zip(items, ["科普阵地建设", "科技人才服务", "学会改革"]):
+        assert topic in item.text
+
+
+def test_a_clause_said_twice_in_a_paragraph_is_said_once():
+    text = clean_paragraph("要加强康复服务体系建设，提高残疾人的生活质量。要完善就业帮扶，拓宽渠道，提高残疾人的生活质量。", 200)
+    assert text.count("提高残疾人的生活质量") == 1
+    assert "要完善就业帮扶，拓宽渠道。" in text
+
+
+def test_a_clause_from_the_text_before_is_not_repeated():
+    text = clean_paragraph("要完善就业帮扶机制，提高残疾人的生活质量。", 200, previous="要加强康复服务体系建设，提高残疾人的生活质量。")
+    assert text == "要完善就业帮扶机制。"
+
+
+def test_the_brief_read_back_by_the_model_is_not_text():
+    raw = "【讲话要素】会议：江屿市侨联第六次代表大会；讲话人：副市长。\n侨联工作十分重要，我们要认真做好。"
+    assert clean_paragraph(raw, 100) == "侨联工作十分重要，我们要认真做好。"
+
+
+def test_a_heading_after_a_lead_in_line_is_the_heading():
+    from assistant.composer import clean_heading
+    from assistant.drafting import first_lines
+
+    reply = "好的，以下是小标题：\n一、深刻认识科协工作的重要意义\n二、……"
+    assert clean_heading(reply) == "深刻认识科协工作的重要意义"
+    assert reply[: first_lines(1)(reply)].endswith("重要意义")  # the stream is not cut after the lead-in
+
+
+def test_a_copy_across_two_sentences_is_not_kept():
+    from assistant.composer import Composer, Job
+    from assistant.brief import Brief
+    from assistant.judges import longest_common_run
+    from assistant.retrieval import Passage
+
+    past = "各级工会组织要围绕中心服务大局。积极投身全区经济社会发展主战场。"
+    text = "我们要守正创新。各级工会组织要围绕中心服务大局。积极投身全区经济社会发展主战场。"
+    c = Composer(Drafter(Settings(), None, lambda: scripted(lambda p: "")))
+    notes: list[str] = []
+    gen = c.decopy(text, [Passage("x#1", past, "000.txt", "工会讲话", "tasks", 2, "", 0.1)], notes, target=10)
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        out = stop.value
+    assert longest_common_run(out, [past])[0] <= 30 and out.startswith("我们要守正创新。")
+    assert notes
