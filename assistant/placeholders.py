@@ -836,6 +836,45 @@ def _target(raw: str, ledger: Ledger, strict_verb: bool, weak: bool = False) -> 
     return None
 
 
+# A person named by what they did at the meeting: 作工作报告的是陈桂芳同志 / 工作报告是王海涛同志作的 /
+# 刚才通报情况的是区城管局局长王志刚 → the XX同志 blank before that act (作了工作报告, 通报了…).
+_ACTS = {"报告": r"作了?(?:工作)?报告|报告", "通报": r"通报", "主持": r"主持", "宣读": r"宣读", "发言": r"发言|讲话"}
+_ACTS_SHORT = {"报告": r"作了?(?:工作)?报|报告"}  # a filled entry keeps only ~12 characters of context
+_ROLE_FILL = [
+    re.compile(r"^(?:刚才)?(?:作|做)了?(?:工作)?(?P<act>报告)(?:的)?(?:人)?(?:是|为)(?P<value>.+)$"),
+    re.compile(r"^(?:刚才)?(?:工作)?(?P<act>报告)(?:是|由)(?P<value>.+?)(?:作|做)的?[。！!]?$"),
+    re.compile(r"^(?:刚才)?(?P<act>通报|主持|宣读|发言)[^是]{0,6}?的(?:人)?(?:是|为)(?P<value>.+)$"),
+    re.compile(r"^(?:刚才)?(?:是|由)?(?P<value>.+?)(?:同志)?(?P<act>通报|主持|宣读)的?[。！!]?$"),
+]
+
+
+def _role_fill(msg: str, ledger: Ledger) -> FillRequest | FillProblem | None:
+    for rx in _ROLE_FILL:
+        m = rx.match(msg)
+        if not m:
+            continue
+        act = _ACTS[m.group("act")]
+        value = re.sub(r"同志$", "", _clean_value(m.group("value"))).strip()
+        pool = ledger.listed() or [e for e in ledger.entries.values() if e.in_text]
+        hits = [e for e in pool if e.after.startswith("同志") and re.search(act, re.split(r"[。！？；]", ledger.text[e.end : e.end + 30])[0])]
+        if not hits:
+            # already filled: the user names someone else for the same act → change that value
+            done = [e for e in ledger.entries.values() if not e.in_text and e.value and e.after.startswith("同志")
+                    and re.search(_ACTS_SHORT.get(m.group("act"), act), e.after)]
+            done = _groups(done)
+            if len(done) == 1 and not value_problem(value):
+                return FillRequest((done[0].id,), done[0].key, value, "refill", msg)
+            return None
+        problem = value_problem(value)
+        if problem:
+            return FillProblem(problem, "bad_value")
+        req = _resolve(msg, hits, ledger, f"“{m.group('act')}人”")
+        if isinstance(req, FillRequest):
+            req.value, req.how = value, "role"
+        return req
+    return None
+
+
 def parse_fill(message: str, ledger: Ledger) -> FillRequest | FillProblem | None:
     """Understand a fill request: “_”规划是十四五 / 第一个空填十三五 / 日期是2026年3月15日 ….
 
@@ -846,6 +885,11 @@ def parse_fill(message: str, ledger: Ledger) -> FillRequest | FillProblem | None
     msg = message.strip()
     if not msg:
         return None
+    msg = re.sub(r"^(?:不对|不是|错了|说错了|更正一下|更正|纠正一下)[，,。：:！!\s]*", "", msg)
+    msg = re.sub(r"^(?:那个|这个)?(?:空着的|空白的|留空的|没填的)", "", msg)
+    by_role = _role_fill(msg, ledger)
+    if by_role is not None:
+        return by_role
     attempts: list[tuple[str, str, bool, bool]] = []  # (target, value, strict verb, weak separator)
     m = _REVERSE_FILL.match(msg)
     if m:

@@ -234,6 +234,24 @@ def test_fill_a_person_blank_by_template_or_role() -> None:
         assert ledger.apply(text)[0] == "刚才，王惠兰同志代表区总工会作了工作报告。"
 
 
+def test_fill_a_person_blank_by_what_they_did_at_the_meeting() -> None:
+    text = "刚才，XX同志代表县残联作了工作报告，讲得很好。刚才，XX同志通报了城管工作有关情况。在“_”规划开局之年……"
+    cases = [
+        ("作工作报告的是县残联理事长陈桂芳同志", "刚才，县残联理事长陈桂芳同志代表县残联作了工作报告", "XX同志通报"),
+        ("工作报告是王海涛同志作的", "刚才，王海涛同志代表县残联作了工作报告", "XX同志通报"),
+        ("刚才通报情况的是区城管局局长王志刚", "刚才，区城管局局长王志刚同志通报了城管工作", "XX同志代表"),
+        ("规划那里是十五五", "在“十五五”规划开局之年", "XX同志代表"),
+        ("空着的规划名称是“十五五”", "在“十五五”规划开局之年", "XX同志通报"),
+    ]
+    for message, filled, untouched in cases:
+        ledger = Ledger.from_text(text)
+        request = parse_fill(message, ledger)
+        assert isinstance(request, FillRequest), (message, request)
+        ledger.accept(request)
+        after = ledger.apply(text)[0]
+        assert filled in after and untouched in after, (message, after)
+
+
 def test_a_named_person_mention_becomes_an_allowed_fact(ledger: Ledger, seed: str) -> None:
     request = parse_fill("惠兰同志是区总工会主席王惠兰", ledger)
     assert isinstance(request, FillRequest)
