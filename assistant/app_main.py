@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
@@ -10,6 +11,26 @@ def _step(name: str, t0: float) -> float:
     t = time.perf_counter()
     print(f"[{t - t0:6.1f}s] {name}", flush=True)
     return t
+
+
+def install_shutdown(services) -> None:
+    """SIGTERM (systemd, Docker) and SIGINT stop the model server and close the session store, then exit.
+    (atexit alone does not run on SIGTERM: the llama.cpp child would live on, holding 2 GB and its port.)"""
+    from .providers import stop_local_server
+
+    def shutdown(signum, _frame):
+        print(f"收到信号 {signal.Signals(signum).name}，正在关闭本地模型和会话库……", flush=True)
+        try:
+            stop_local_server()
+        finally:
+            store = getattr(services, "store", None)
+            engine = getattr(store, "engine", None)
+            if engine is not None:
+                engine.dispose()
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, shutdown)
 
 
 def serve(host: str | None = None, port: int | None = None, *, block: bool = True):
@@ -29,6 +50,8 @@ def serve(host: str | None = None, port: int | None = None, *, block: bool = Tru
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     print(describe(settings), flush=True)
+    if block:  # signal handlers belong to the main thread of a process that serves until stopped
+        install_shutdown(services)
     try:
         if settings.auto_ingest and services.kb.stale(settings.knowledge_dir):
             report = services.kb.ingest(settings.knowledge_dir, progress=True)

@@ -10,6 +10,7 @@ is not read again.
 from __future__ import annotations
 
 import atexit
+import os
 import socket
 import subprocess
 import sys
@@ -34,8 +35,9 @@ class LocalModelServer:
 
     alias = "local"
 
-    def __init__(self, gguf: Path, threads: int = 2, ctx: int = 4096, port: int = 0):
+    def __init__(self, gguf: Path, threads: int = 2, ctx: int = 4096, port: int = 0, lookup_tokens: int = 0):
         self.gguf = Path(gguf)
+        self.lookup_tokens = lookup_tokens  # >0: llama.cpp prompt-lookup decoding, this many tokens guessed ahead
         self.threads = threads
         self.ctx = ctx
         self.port = port or free_port()
@@ -49,7 +51,8 @@ class LocalModelServer:
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "llama_cpp.server",
+            # the child watches this process and stops when it is gone (SIGKILL included)
+            sys.executable, "-m", "assistant.server_child", "--parent", str(os.getpid()), "llama_cpp.server",
             "--model", str(self.gguf),
             "--model_alias", self.alias,
             "--host", "127.0.0.1",
@@ -59,7 +62,11 @@ class LocalModelServer:
             "--n_threads_batch", str(self.threads),
             "--verbose", "False",
             "--logits_all", "False",  # the server's default keeps every logit: 20 % slower prompt reading
-        ]
+            # the server's default aborts a running completion when another request arrives: one user's
+            # classification call would throw away another's half-written section.  The app queues instead.
+            "--interrupt_requests", "False",
+        ] + (["--draft_model", "prompt-lookup-decoding", "--draft_model_num_pred_tokens", str(self.lookup_tokens)]
+             if self.lookup_tokens > 0 else [])
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

