@@ -148,7 +148,15 @@ def run_turn(session: Session, message: str, history: list, selection: str | Non
     yield history, None
     for ev in session.turn(message, selection=selection or None):
         history[-1] = {"role": "assistant", "content": reply_text(session, ev)}
-        yield history, (panels(session) if ev.kind in ("message", "error") else None)
+        # a whole speech fills the document pane section by section, as each is accepted
+        yield history, (panels(session) if ev.kind in ("message", "error", "section") else None)
+
+
+def stop_turn(session: Session | None) -> str:
+    """The stop button: ends only this user's running turn; what was already accepted stays."""
+    if session is not None and session.cancel():
+        return "正在停止……已写好的部分会保留。"
+    return "当前没有正在进行的请求。"
 
 
 def export_document(session: Session, kind: str, folder: Path, confirmed: bool) -> dict:
@@ -198,6 +206,7 @@ def build_app(services: Services) -> gr.Blocks:
                     undo_btn = gr.Button("撤销", size="sm", elem_id="undo")
                     redo_btn = gr.Button("重做", size="sm", elem_id="redo")
                     check_btn = gr.Button("检查", size="sm", elem_id="check")
+                    stop_btn = gr.Button("停止", size="sm", variant="stop", elem_id="stop")
                 status = gr.Markdown(elem_id="status")
             with gr.Column(scale=6):
                 with gr.Tabs():
@@ -292,15 +301,20 @@ def build_app(services: Services) -> gr.Blocks:
 
         def send(message, history, session, sel, request: gr.Request):
             session = ensure(session)
-            hist = history
+            hist, notes = history, []
             for hist, pan in run_turn(session, message, history, sel):
+                if pan is not None:  # each accepted section is saved at once: a reload mid-speech finds it
+                    notes.append(persist(session, request))
                 yield ("", hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
-            note = persist(session, request)
+            notes.append(persist(session, request))
+            note = "\n\n".join(dict.fromkeys(n for n in notes if n))
             if note:  # the panels again (and the session's new id), so that API clients get the document too
                 yield ("", list(hist or []) + [{"role": "assistant", "content": note}], session, "") + panels(session)
 
         outputs = [msg, chatbot, state, selection] + panel_outputs
         msg.submit(send, [msg, chatbot, state, selection], outputs, api_name="chat")
+        # not queued behind the turn it stops
+        stop_btn.click(stop_turn, [state], [status], api_name="stop", queue=False)
 
         def command(text):
             def handler(history, session, sel, request: gr.Request):
