@@ -207,7 +207,7 @@ class Brief:
             "short_org": self.short_org or "XX",
             "subject": self.subject or "各项",
             "members": self.members() or "全体同志",
-            "event": (self.occasion or "活动").replace("仪式", "") if self.kind == "ceremony" else "大会的召开",
+            "event": (self.occasion or "活动").replace("仪式", "") if self.kind in ("ceremony", "festival") else "大会的召开",
             "place": self.place or "XX",
             "festival": self.festival() or "节日",
         }

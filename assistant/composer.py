@@ -647,8 +647,11 @@ def heading_fault(h: str, brief: Brief, example: str = "", example_occasion: str
         return "写成了说明或占位，不是标题"
     if brief.occasion and brief.occasion in h:
         return "照抄了会议名称"
-    if example and h == example and brief.subject and brief.subject not in example:
-        return "照抄了别的会议的标题"  # the example copied, still about the other meeting
+    if example and brief.subject and brief.subject not in h:
+        from .judges import longest_common_run
+
+        if h == example or longest_common_run(h, [example])[0] >= 8:
+            return f"照抄了别的会议的标题，要写{brief.subject}"  # the example copied, still about the other meeting
     from .judges import FOREIGN_WORDS
 
     own = f"{brief.occasion} {brief.subject} {brief.organisation}"

@@ -77,8 +77,10 @@ def _places_in(text: str) -> frozenset[str]:
     names = set()
     for m in _ADMIN.finditer(text):
         name, stem = m.group(0), m.group(1)
-        if name in _GENERIC_PLACE or stem[-1] in "全各本该我每" or not whole_words(text, m.start(), m.end()):
-            continue
+        if (name in _GENERIC_PLACE or stem[-1] in "全各本该我每" or stem[-1] + m.group(2) in _GENERIC_PLACE
+                or re.match(r"域|级|委|情|长|场|民|属|直", text[m.end() : m.end() + 1])
+                or not whole_words(text, m.start(), m.end())):
+            continue  # 发展型城区, 做强县域: the 区/县 of another word
         names.add(name)
     return frozenset(names)
 

@@ -248,10 +248,14 @@ FESTIVALS = {  # a festival word → the words a user would use to name that occ
 _FUNCTION_CHARS = set("和与及或要为在是的了把被对向从给以将使让等并且也都就又这那其各该每全本我")
 
 
-def _not_a_place(name: str, stem: str, suffix: str) -> bool:
-    """「城乡和社区」「要为区……」: a function word before a generic 社区/区, not a place's name."""
+_NOT_A_NAME_AFTER = re.compile(r"域|级|委|情|长|场|民|属|镇|直|里|内|外")  # 做强县域, 区级, 县委, 市场: not X县 ending there
+
+
+def _not_a_place(name: str, stem: str, suffix: str, after: str = "") -> bool:
+    """「城乡和社区」「要为区……」「做强县域经济」: a function word before a generic 社区/区, or the 县/区/市 of a
+    longer word (县域, 市场), not a place's name."""
     return (name in _GENERIC_PLACE or stem in _GENERIC_PLACE or stem[-1] + suffix in _GENERIC_PLACE
-            or any(c in _FUNCTION_CHARS for c in stem[-2:]))
+            or any(c in _FUNCTION_CHARS for c in stem[-2:]) or bool(after and _NOT_A_NAME_AFTER.match(after)))
 
 
 def place_names(texts: Iterable[str]) -> set[str]:
@@ -260,7 +264,7 @@ def place_names(texts: Iterable[str]) -> set[str]:
     for t in texts:
         for m in _ADMIN.finditer(t):
             name, stem = m.group(0), m.group(1)
-            if _not_a_place(name, stem, m.group(2)):
+            if _not_a_place(name, stem, m.group(2), t[m.end() : m.end() + 1]):
                 continue
             stem = stem[-2:]
             if word_freq(stem) < 200:  # a rare pair of characters before 区/县 is a name, not a word (新城, 东方)
@@ -311,7 +315,7 @@ def invented_facts(text: str, ctx: Context) -> list[tuple[str, str]]:
             break
     for m in _ADMIN.finditer(text):
         name, stem = m.group(0), m.group(1)
-        if _not_a_place(name, stem, m.group(2)) or name in allowed or stem[-2:] + m.group(2) in allowed:
+        if _not_a_place(name, stem, m.group(2), text[m.end() : m.end() + 1]) or name in allowed or stem[-2:] + m.group(2) in allowed:
             continue
         if _BLANK.search(name) or word_freq(stem[-2:]) >= 200:
             continue
