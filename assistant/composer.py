@@ -647,7 +647,7 @@ def heading_fault(h: str, brief: Brief, example: str = "", example_occasion: str
         return "写成了说明或占位，不是标题"
     if brief.occasion and brief.occasion in h:
         return "照抄了会议名称"
-    if example and brief.subject and brief.subject not in h:
+    if example and brief.subject and brief.subject not in h and brief.subject not in (example_occasion or ""):
         from .judges import longest_common_run
 
         if h == example or longest_common_run(h, [example])[0] >= 8:
