@@ -153,6 +153,7 @@ class Composer:
         if not text or self.is_echo(text):
             return ""
         text = drop_foreign(text, f"{job.said} {job.brief.occasion} {job.brief.subject} {job.heading}")
+        text = fit_address(text, job.brief.salutation_line())
         text = yield from self.decopy(text, passages, notes, target)
         g = guards.guard(text, job.said, passages, speech_date=self.speech_date, terms=self.terms)
         notes += [n for n in g.notes if n not in notes]
@@ -361,7 +362,7 @@ class Composer:
             if call and not restates(call, aim, job, min_share=0.7) or call and count_chars(call) > count_chars(aim) + 6:
                 g = guards.guard(call, job.said, passages, speech_date=self.speech_date, terms=self.terms)
                 notes += [n for n in g.notes if n not in notes]  # the user is told what the guard changed
-                body = (body + g.text).strip()
+                body = (body + fit_address(g.text, b.salutation_line())).strip()
             else:
                 body = (body + self.fmt(formulas()["call"], b)).strip()
                 notes.append("结尾补上了“让我们……”的号召")
@@ -604,6 +605,15 @@ def restates(text: str, asked: str, job: Job, min_share: float = 0.0) -> bool:
     if n < max(10, min_share * count_chars(asked)) or run in own:
         return False
     return count_chars(text) < 1.5 * count_chars(asked) or "最后一句" in text or "写四五句" in text
+
+
+def fit_address(text: str, salutation: str) -> str:
+    """「同志们，……」 inside a paragraph addresses the audience the salutation names: at a 推介会 (各位企业家，
+    各位来宾，女士们、先生们，朋友们) it is 朋友们, not 同志们."""
+    if "同志们" in salutation or "同志们" not in text:
+        return text
+    last = re.split(r"[，,、]", salutation)[-1].strip() or "朋友们"
+    return text.replace("同志们", last)
 
 
 def drop_foreign(text: str, own: str) -> str:

@@ -113,3 +113,10 @@ def test_a_copy_across_two_sentences_is_not_kept():
         out = stop.value
     assert longest_common_run(out, [past])[0] <= 30 and out.startswith("我们要守正创新。")
     assert notes
+
+
+def test_the_audience_is_addressed_as_the_salutation_names_it():
+    from assistant.composer import fit_address
+
+    assert fit_address("同志们，让我们携手共进。", "各位企业家，各位来宾，女士们、先生们，朋友们") == "朋友们，让我们携手共进。"
+    assert fit_address("同志们，让我们携手共进。", "各位代表，同志们") == "同志们，让我们携手共进。"
