@@ -44,9 +44,9 @@ def test_a_chat_turn_streams_a_part_with_heading_and_sources(client, running_app
     # past speeches word their tasks (the items prompt), and the key never leaked into a prompt
     prompts = [r.prompt_text for r in running_app.stub.requests_to("/chat/completions")[before:]]
     assert len(prompts) >= 4, "the item list and one request per item"
-    examples = [p for p in prompts if "别的会议的任务写法" in p]
+    examples = [p for p in prompts if "写法参照（别的会议的任务" in p]
     assert examples, "the tasks passages of past speeches are shown to the model"
-    block = examples[0].split("别的会议的任务写法", 1)[1].split("\n")[1:]
+    block = examples[0].split("写法参照（别的会议的任务", 1)[1].split("\n")[1:]
     heads = [re.sub(r"^[一二三四五六七八九十]是", "", line) for line in block if line.strip()]
     assert heads and all(any(h in r[2] for r in rows) for h in heads), (heads, rows)  # from the listed sources
     assert not any("sk-test" in p for p in prompts)
