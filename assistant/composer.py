@@ -532,6 +532,7 @@ def clean_paragraph(raw: str, target: int, previous: str = "", local: str | None
     text = "".join(out).strip()
     text = re.sub(r"^[，,。、；]+", "", text)
     text = re.sub(r"(?<=[。；，,;：:])\s*[一二三四五六七八九十]是(?=[\u4e00-\u9fff])", "", text)  # no 一是 inside a paragraph
+    text = re.sub(r"(?:^|(?<=[。；;：:！？]))\s*(?:\d{1,2}[.、．)）]|[（(]\d{1,2}[）)])\s*(?=[\u4e00-\u9fff])", "", text)  # nor 1. 2.
     if count_chars(text) > target * 1.25:
         text = _trim(text, int(target * 1.15))
     if text and not re.search(r"[。！？!?”」』）)]$", text):

@@ -321,7 +321,10 @@ def invented_facts(text: str, ctx: Context) -> list[tuple[str, str]]:
             continue
         if _aligned(text, m.start() + len(stem) - 2, m.end(), toks) and ("地名", stem[-2:]) not in found:
             found.append(("地名", stem[-2:] + m.group(2)))
+    any_festival = {n for names in FESTIVALS.values() for n in names if n != "节"}
     for word, names in FESTIVALS.items():
+        if word == "节日快乐" and any(n in allowed for n in any_festival):
+            continue  # a festival wish fits any festival the user named (新春团拜会 → 节日快乐)
         if word in text and not any(n in allowed for n in names):
             found.append(("节日", _around(text, word, 8)))
     return list(dict.fromkeys(found))
