@@ -297,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="只输出最后一行 JSON")
     s.add_argument("--judge", nargs="+", metavar="LABEL=FILE",
                    help="不跑模型，只重新评判保存的记录（--transcripts 写的 JSONL），每个文件一列；"
-                        "同一标签的多个文件合并（例如两次运行的同一基线）")
+                        "同一标签的多个文件合并（例如两次运行的同一基线）；同时给 --scenarios 时按现在的场景文件评判")
     s.set_defaults(func=lambda a: __import__("assistant.draft_eval", fromlist=["main"]).main(a))
 
     s = sub.add_parser("fetch-model", help="下载并校验内置本地模型")

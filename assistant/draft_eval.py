@@ -271,7 +271,7 @@ def emit(results: list[Results], name: str = "drafts") -> dict:
 # --------------------------------------------------------------------------- CLI
 
 
-def rejudge(specs: list[str], only: list[str] | None = None) -> list[Results]:
+def rejudge(specs: list[str], only: list[str] | None = None, scenarios: Path | None = None) -> list[Results]:
     """Saved transcripts judged again by this checkout's judges: ``LABEL=FILE`` each, one column per label
     (files with the same label are merged; a scenario seen twice under one label counts once, the later run).
     With ``only``, just those scenario ids (e.g. the scenarios both columns ran)."""
@@ -289,10 +289,16 @@ def rejudge(specs: list[str], only: list[str] | None = None) -> list[Results]:
             if line.strip():
                 t = json.loads(line)
                 by_label.setdefault(label, {})[t["id"]] = t
+    current = {}
+    if scenarios is not None:  # judge against the scenario file as it is now (e.g. a corrected salutation list)
+        current = {s["id"]: s for s in load_scenarios(Path(scenarios))[0]}
     out = []
     for label, transcripts in by_label.items():
         res = Results(label)
         for sid, t in transcripts.items():
+            sc = current.get(sid)
+            if sc and len(sc["turns"]) == len(t["scenario"]["turns"]):
+                t = {**t, "scenario": sc}
             if only is None or sid in only:
                 add(res, t, t.get("prompts") or prompts[label], t.get("default_date") or str(date.today()), terms)
         out.append(res)
@@ -313,7 +319,7 @@ def main(args) -> int:
     from .draft_runner import build
 
     if getattr(args, "judge", None):
-        results = rejudge(args.judge, args.only)
+        results = rejudge(args.judge, args.only, Path(args.scenarios) if args.scenarios else None)
         if not args.json:
             print_report(results)
         emit(results)

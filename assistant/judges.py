@@ -286,8 +286,8 @@ def invented_facts(text: str, ctx: Context) -> list[tuple[str, str]]:
     year = str(ctx.speech_date.year)
     for m in _NUMBER.finditer(text):
         n = m.group(0)
-        if n in flat_allowed or n == year:
-            continue
+        if n in flat_allowed or n == year or text[m.end() : m.end() + 1] in ("X", "Ｘ", "x"):
+            continue  # 20XX年: a blank the guard left, not a number
         found.append(("数字", text[max(0, m.start() - 4) : m.end() + 2]))
     for rx, kind in ((_CN_BIG, "数字"), (_CN_YEAR, "日期"), (_PLAN, "规划名称"), (_ORDINAL, "会次")):
         for m in rx.finditer(text):
