@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from .placeholders import CORRECTION_WORDS
 from .structure import cn_numeral
 
 TargetKind = Literal[
@@ -540,7 +541,7 @@ _FILL = (
     # 规划那里是十五五 / 空着的规划名称是…
     r"|^[\u4e00-\u9fff“”\"_]{1,8}(?:那里|那儿|那个地方|这里|那处)\s*(?:是|填|写|为)|^(?:那个|这个)?(?:空着的|留空的|没填的)"
 )
-_CORRECTION = r"^(?:不对|不是|错了|说错了|更正一下|更正|纠正一下|改一下)[，,。：:！!\s]*"
+_CORRECTION = rf"^(?:{CORRECTION_WORDS}|改一下)[，,。：:！!\s]*"
 _CHECK = (r"检查|体检|诊断|审一下|审一审|审核|审阅|把关|看看结构|看一下结构|结构(?:对不对|完整|怎么样|合理|有没有问题)|"
           r"有什么问题|有没有问题|有哪些问题|有啥问题|哪里不好|哪里不妥|哪儿不好|挑挑?毛病|找找问题|"
           r"多长时间|多久|几分钟|能讲多长|多少字|字数多少|字数是|字数统计|统计一下|够不够|超没超|超时了?吗|"

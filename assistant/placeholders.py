@@ -836,6 +836,9 @@ def _target(raw: str, ledger: Ledger, strict_verb: bool, weak: bool = False) -> 
     return None
 
 
+# A correction before a fill (不对，作工作报告的是王海涛同志): the fill is what follows (also used by intent routing)
+CORRECTION_WORDS = "不对|不是|错了|说错了|更正一下|更正|纠正一下"
+
 # A person named by what they did at the meeting: 作工作报告的是陈桂芳同志 / 工作报告是王海涛同志作的 /
 # 刚才通报情况的是区城管局局长王志刚 → the XX同志 blank before that act (作了工作报告, 通报了…).
 _ACTS = {"报告": r"作了?(?:工作)?报告|报告", "通报": r"通报", "主持": r"主持", "宣读": r"宣读", "发言": r"发言|讲话"}
@@ -885,7 +888,7 @@ def parse_fill(message: str, ledger: Ledger) -> FillRequest | FillProblem | None
     msg = message.strip()
     if not msg:
         return None
-    msg = re.sub(r"^(?:不对|不是|错了|说错了|更正一下|更正|纠正一下)[，,。：:！!\s]*", "", msg)
+    msg = re.sub(rf"^(?:{CORRECTION_WORDS})[，,。：:！!\s]*", "", msg)
     msg = re.sub(r"^(?:那个|这个)?(?:空着的|空白的|留空的|没填的)", "", msg)
     by_role = _role_fill(msg, ledger)
     if by_role is not None:

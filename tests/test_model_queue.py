@@ -37,18 +37,20 @@ def two_sessions(script):
     return Session(drafter), Session(drafter)
 
 
+def in_thread(events: dict, name: str, session: Session, message: str) -> threading.Thread:
+    """Start ``session.turn(message)`` in a thread; its events land in ``events[name]``."""
+    t = threading.Thread(target=lambda: events.__setitem__(name, list(session.turn(message))))
+    t.start()
+    return t
+
+
 def test_two_users_share_one_model_one_call_at_a_time_and_the_second_is_told_it_waits():
     slow = Slow(0.3)
     a, b = two_sessions(slow)
     events = {}
-
-    def run(name, s, msg):
-        events[name] = list(s.turn(msg))
-
-    ta = threading.Thread(target=run, args=("a", a, "为区妇联第四次代表大会写开场白"))
-    ta.start()
+    ta = in_thread(events, "a", a, "为区妇联第四次代表大会写开场白")
     time.sleep(0.1)
-    run("b", b, "为县科协第五次代表大会写开场白")
+    events["b"] = list(b.turn("为县科协第五次代表大会写开场白"))
     ta.join(30)
     assert slow.most == 1, "the local model got two requests at once"
     assert a.doc.get("opening") and b.doc.get("opening")
@@ -61,13 +63,8 @@ def test_stop_ends_only_the_users_own_turn_and_keeps_what_was_written():
     slow = Slow(0.2)
     a, b = two_sessions(slow)
     got = {}
-
-    def run(name, s, msg):
-        got[name] = list(s.turn(msg))
-
-    ta = threading.Thread(target=run, args=("a", a, "为区妇联第四次代表大会按提纲写全文"))
-    tb = threading.Thread(target=run, args=("b", b, "为县科协第五次代表大会写开场白"))
-    ta.start(), tb.start()
+    ta = in_thread(got, "a", a, "为区妇联第四次代表大会按提纲写全文")
+    tb = in_thread(got, "b", b, "为县科协第五次代表大会写开场白")
     deadline = time.monotonic() + 20
     while not a.doc.get("opening") and time.monotonic() < deadline:
         time.sleep(0.05)
