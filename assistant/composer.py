@@ -318,13 +318,8 @@ class Composer:
         if not body:
             body = self.fmt("{occasion}今天召开了。", b)
             notes.append("模型没有写出可用的开场段落，已用一句程式化的话代替，请修改")
-        for _ in range(2):  # the small model writes short: up to two more goes to reach the length asked
-            if not (job.chars and count_chars(sal + body + greet) < 0.8 * job.chars):
-                break
-            longer = yield from self.extend(body, job, passages, job.chars - count_chars(sal + greet), notes)
-            if count_chars(longer) <= count_chars(body):
-                break
-            body = longer
+        if job.chars and count_chars(sal + body + greet) < 0.85 * job.chars:  # the small model writes short
+            body = yield from self.extend(body, job, passages, job.chars - count_chars(sal + greet), notes, "opening", sal)
         lines = [sal, body] + ([greet] if greet else [])
         return Written("\n".join(lines), notes, passages)
 
@@ -366,13 +361,8 @@ class Composer:
             else:
                 body = (body + self.fmt(formulas()["call"], b)).strip()
                 notes.append("结尾补上了“让我们……”的号召")
-        for _ in range(2):
-            if not (job.chars and count_chars(body) < 0.8 * job.chars):
-                break
-            longer = yield from self.extend(body, job, passages, job.chars, notes)
-            if count_chars(longer) <= count_chars(body):
-                break
-            body = longer
+        if job.chars and count_chars(body) < 0.85 * job.chars:
+            body = yield from self.extend(body, job, passages, job.chars, notes, "closing")
         festival = b.festival(job.said)
         wish = formulas()["festival_wish"] if festival and b.kind == "festival" and "快乐" not in body else ""
         return Written((body + wish).strip(), notes, passages)
@@ -404,6 +394,9 @@ class Composer:
                              "style": _style(job.style)}
                 body = yield from self.paragraph("item", variables, per, "\n".join(lines + [head]), job, passages, notes,
                                                  prefix_item=headline, previous="\n".join(lines + [head]))
+                if body and job.chars and count_chars(body) < 0.75 * per:  # a length was asked: more on this item
+                    body = yield from self.extend(body, job, passages, per, notes, "tasks_item", "\n".join(lines + [head]),
+                                                  topic=head)
                 if not body:
                     notes.append(f"{cn_numeral(k)}是这一条模型没写出可用的内容（空或与前文重复），只留了标题句，请补充")
                 else:
@@ -448,20 +441,30 @@ class Composer:
             text += more
         return text
 
-    def extend(self, body: str, job: Job, passages, want: int, notes: list[str]) -> Iterator[Piece | Waiting]:
-        """Text shorter than asked gets more sentences on the same subject, placed before a closing call."""
-        missing = want - count_chars(body)
-        if missing < 30:
-            return body
+    def extend(self, body: str, job: Job, passages, want: int, notes: list[str], role: str = "",
+               prefix: str = "", topic: str = "") -> Iterator[Piece | Waiting]:
+        """Text shorter than asked gets more sentences, placed before a closing call.  Each go is on a new aspect
+        (``more_angles`` in sections.yaml for the role, then a generic one): asked only to "go on", the small model
+        writes the same sentences again, which are dropped as repeats, so nothing would be added."""
         head, call = (body.split("让我们", 1)[0], "让我们" + body.split("让我们", 1)[1]) if "让我们" in body else (body, "")
-        angles = self.table["angles"]
-        # only the last sentence as the "first sentence" to go on from: given the whole body, the small model
-        # writes it out again (and a repeat is dropped, so nothing would be added)
-        last = (_sentences(head) or [head])[-1]
-        variables = {"brief": job.brief.prompt_block(), "heading": "", "point": last, "angle": angles["extend"],
-                     "style": _style(job.style)}
-        more = yield from self.paragraph("paragraph", variables, missing, head, job, passages, notes, previous=body)
-        return (head + more.split("让我们")[0] + call).strip()
+        angles = [self.fmt(a, job.brief) for a in self.table.get("more_angles", {}).get(role, [])]
+        angles.append(self.table["angles"]["extend"])
+        for angle in angles:
+            missing = want - count_chars(head + call)
+            if missing < max(30, 0.15 * want):
+                break
+            # no sentence of the text to "go on from": shown one, the small model writes it out again, word for
+            # word, and the repeat is dropped (measured: every try of an opening and a closing came back so)
+            variables = {"brief": job.brief.prompt_block(), "angle": angle, "style": _style(job.style),
+                         "heading_line": (f"本部分标题：{job.heading}\n" if job.heading else "")
+                         + (f"这一条：{topic}\n" if topic else "")}
+            shown = (prefix + "\n" if prefix else "") + head
+            more = yield from self.paragraph("more", variables, missing, shown, job, passages, notes,
+                                             previous=shown + call)
+            more = more.split("让我们")[0]
+            if more:
+                head += more
+        return (head + call).strip()
 
 
 # --------------------------------------------------------------------------- text processing (pure)

@@ -83,6 +83,8 @@ PRESET_MESSAGES = {
     "口语化": "colloquial", "扩写": "expand",
 }
 MAX_SELECTION = 5_000
+# the code's own lead-in to a tasks part (「……要重点抓好以下几个方面。」): kept as it is when the part is refined
+_INTRO_LINE = re.compile(r"以下(?:几|[一二三四五六七八九十])个方面(?:工作)?[。：:]?$")
 
 HELP = (
     "我可以帮您起草讲话稿。试试这样说：\n"
@@ -654,7 +656,8 @@ class Session:
         from .composer import _sentences, _trim
 
         lines = [l for l in original.split("\n")]
-        fixed = [bool(match_heading(l) or l.strip().endswith("：") or not l.strip()) for l in lines]
+        fixed = [bool(match_heading(l) or l.strip().endswith("：") or not l.strip() or _INTRO_LINE.search(l))
+                 for l in lines]
         body_now = sum(count_chars(l) for l, f in zip(lines, fixed) if not f)
         body_target = (target - sum(count_chars(l) for l, f in zip(lines, fixed) if f)) if target else None
         notes: list[str] = []
@@ -704,21 +707,36 @@ class Session:
                 notes += [n for n in g.notes if n not in notes]
             if want and count_chars(new) > want * 1.2:
                 new = _trim(new, int(want * 1.1))
-            if want and count_chars(new) < want * 0.75 and count_chars(body) >= want:
-                new = _trim(body, want) if count_chars(_trim(body, want)) >= want * 0.75 else new
+            if want and count_chars(new) < want * 0.85 and count_chars(body) >= want:
+                # cut too far (精简到200字 gave 150): whole sentences of the original, when that comes closer
+                cut = _trim(body, want)
+                new = cut if abs(count_chars(cut) - want) < abs(count_chars(new) - want) else new
             out[i] = marker + new
         text = "\n".join(l for l in out if l.strip())
         if target and count_chars(text) < 0.8 * target and count_chars(original) < 0.8 * target:
-            # asked for more than there is (结尾控制在400字 on a 100-character closing): the last paragraph goes on
-            last = max((i for i, l in enumerate(out) if l.strip() and not fixed[i]), default=None)
-            if last is not None:
-                job = self._job(key, instruction, chars=target)
-                lines_now = [l for l in out]
-                want = target - (count_chars(text) - count_chars(lines_now[last]))
-                longer = yield from self._relay(composer.extend(lines_now[last], job, passages, want, notes), key, progress)
-                if count_chars(longer) > count_chars(lines_now[last]):
-                    lines_now[last] = longer
-                    text = "\n".join(l for l in lines_now if l.strip())
+            # asked for more than there is (结尾控制在400字 on a 100-character closing): the shortest paragraphs go
+            # on, each on a new aspect, until the section has about the length asked
+            job = self._job(key, instruction, chars=target)
+            job.style = instruction
+            role = key if key in ("opening", "closing") else ""
+            for _ in range(2):  # a second round when the first left it short (a share too small to add to)
+                open_lines = sorted((i for i, l in enumerate(out) if l.strip() and not fixed[i]),
+                                    key=lambda i: count_chars(out[i]))
+                for n_left, i in zip(range(len(open_lines), 0, -1), open_lines):
+                    now = count_chars("\n".join(l for l in out if l.strip()))
+                    if now >= 0.85 * target:
+                        break
+                    item = match_item(out[i])
+                    line_role = role or ("tasks_item" if item else "other")
+                    topic = _sentences(out[i])[0] if item and _sentences(out[i]) else ""
+                    want = count_chars(out[i]) + max(40, (target - now) // n_left)
+                    longer = yield from self._relay(composer.extend(out[i], job, passages, want, notes, line_role,
+                                                                    "\n".join(out[:i]), topic=topic), key, progress)
+                    if count_chars(longer) > count_chars(out[i]):
+                        out[i] = longer
+                if count_chars("\n".join(l for l in out if l.strip())) >= 0.85 * target:
+                    break
+            text = "\n".join(l for l in out if l.strip())
         why = repair.check_refined(original, text)
         if why:
             return repair.Repaired("", error=why + "，为保持结构，原文保留。可以换个说法再试。")
@@ -995,13 +1013,13 @@ class Session:
             return "文档还是空的。"
         out = [self.check_report(sources=[p.text for p in self.seen_passages.values()] or None).markdown()]
         open_n = len(self.ledger.open_entries())
-        out.append(f"\n**空白**：{open_n} 处待填" if open_n else "\n**空白**：✅ 没有待填空白")
+        out.append(f"\n**空白**：{open_n} 处待填" if open_n else "\n**空白**：✓ 没有待填空白")
         for issue in placeholders.consistency_issues(self.doc.text(), self.ledger):
-            out.append(f"- ⚠️ {issue}")
+            out.append(f"- ⚠ {issue}")
         warnings = self.term_warnings()
         if warnings:
             out.append(f"\n**提法提示**（按讲话日期 {self.speech_date:%Y-%m-%d}）：")
-            out += [f"- ⚠️ “{w.term}” → {w.suggestion}。{w.note}" for w in warnings[:12]]
+            out += [f"- ⚠ “{w.term}” → {w.suggestion}。{w.note}" for w in warnings[:12]]
         return "\n".join(out)
 
     def check_report(self, sources: list[str] | None = None):

@@ -120,3 +120,64 @@ def test_the_audience_is_addressed_as_the_salutation_names_it():
 
     assert fit_address("同志们，让我们携手共进。", "各位企业家，各位来宾，女士们、先生们，朋友们") == "朋友们，让我们携手共进。"
     assert fit_address("同志们，让我们携手共进。", "各位代表，同志们") == "同志们，让我们携手共进。"
+
+
+# what the model writes when asked to go on, by the aspect the prompt names (a real model writes new sentences only
+# when it is given something new to say)
+GO_ON = {
+    "取得的成绩": "过去几年，全区妇女工作在服务大局中展现了新作为，广大妇女在各自岗位上贡献了智慧和力量，成绩来之不易。",
+    "对大家的期望": "希望各位代表珍惜荣誉、认真履职，集思广益、共商大计，把这次大会开成一次团结的大会、奋进的大会。",
+}
+# for an item, by the item the prompt names and the aspect it asks for
+GO_ON_ITEMS = {
+    "聚焦中心大局": {"目标和效果": "要让广大妇女成为全区发展的一支生力军，在经济建设、科技创新一线都能看到妇女的身影。",
+                   "怎样抓好落实": "各级妇联要把建功活动纳入年度重点，建立台账、挂图作战，每季度通报进展。"},
+    "家庭家教家风": {"目标和效果": "要让好家风成为社会好风气的源头活水，家家户户崇德向善、邻里和睦。",
+                   "怎样抓好落实": "要依托新时代文明实践站办好家长课堂，把家教指导送到社区、送进村组。"},
+    "妇女儿童合法权益": {"目标和效果": "要让每一位遇到困难的妇女都能找到组织、得到帮助，合法权益得到有效维护。",
+                     "怎样抓好落实": "要会同法院、公安、民政建立联动机制，做到投诉有人接、问题有人管、结果有回音。"},
+}
+
+
+def go_on(prompt: str) -> str:
+    import re
+
+    aspect = re.search(r"这一段要讲的意思：([^\n]+)", prompt).group(1)
+    item = re.search(r"这一条：([^\n]+)", prompt)
+    if item:
+        replies = next((v for k, v in GO_ON_ITEMS.items() if k in item.group(1)), {})
+        return next((v for k, v in replies.items() if k in aspect), "")
+    return next((v for k, v in GO_ON.items() if k in aspect), "")
+
+
+def test_an_opening_asked_longer_than_the_model_writes_goes_on_with_new_aspects_to_about_that_length():
+    s, llm = session(by_prompt({"more": go_on}))
+    list(s.turn("为区妇联第四次代表大会写开场白，我是区长，300字左右"))
+    opening = s.doc.get("opening")
+    asked = llm.prompts_named("more")
+    assert any("取得的成绩" in a for a in asked) and any("对大家的期望" in a for a in asked)
+    assert GO_ON["取得的成绩"] in opening and GO_ON["对大家的期望"] in opening
+    from assistant.judges import chars
+    assert 240 <= chars(opening) <= 360
+
+
+def test_an_opening_without_a_length_asked_is_not_padded():
+    s, llm = session(by_prompt({"more": go_on}))
+    list(s.turn("为区妇联第四次代表大会写开场白，我是区长"))
+    assert llm.prompts_named("more") == []
+
+
+def test_a_part_refined_to_twice_its_length_grows_in_its_short_items_and_keeps_its_lead_in():
+    from tests.fakes import PART2
+
+    s, llm = session(by_prompt({"more": go_on, "refine": lambda p: p.split("原文：", 1)[1].strip()}))
+    part = PART2.replace("三是要维护妇女儿童合法权益，办好民生实事。要健全维权服务机制。", "三是维护妇女儿童合法权益。")
+    s.doc.set("part2", part)
+    list(s.turn("第二部分扩写到400字"))
+    new = s.doc.get("part2")
+    lines = new.split("\n")
+    assert lines[:2] == part.split("\n")[:2]  # heading and the lead-in as they were
+    third = next(l for l in lines if l.startswith("三是"))
+    assert len(third) > len("三是维护妇女儿童合法权益。") + 20
+    from assistant.judges import chars
+    assert chars(new) >= 0.8 * 400
