@@ -70,7 +70,7 @@ def serve(host: str | None = None, port: int | None = None, *, block: bool = Tru
         except ModelFileError as exc:
             print(f"错误：{exc}", file=sys.stderr)
             return 2
-    from .ui import CSS, build_app
+    from .ui import CSS, HEAD, build_app, gradio_i18n
 
     demo = build_app(services)
     # The local model answers one request at a time; a few concurrent turns keep
@@ -81,7 +81,7 @@ def serve(host: str | None = None, port: int | None = None, *, block: bool = Tru
     _step("界面已构建", t0)
     print(f"讲稿助手已启动：http://{settings.host}:{settings.port}", flush=True)
     demo.launch(
-        server_name=settings.host, server_port=settings.port, css=CSS, prevent_thread_lock=not block,
+        server_name=settings.host, server_port=settings.port, css=CSS, head=HEAD, i18n=gradio_i18n(), prevent_thread_lock=not block,
         show_error=False, quiet=True, footer_links=[], auth=settings.auth_pairs or None,
         max_file_size=f"{settings.max_upload_mb}mb", allowed_paths=[str(settings.data_dir / "exports")],
     )

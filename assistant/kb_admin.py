@@ -117,7 +117,7 @@ def remove_files(kb: KnowledgeBase, names: list[str]) -> str:
         if path.exists() and path.resolve().is_relative_to(folder.resolve()):
             os.replace(path, trash / name)  # kept aside, not destroyed
         kb.remove([name])
-        lines.append(f"✓ 已移除 {name}（原文件移到 {trash}）")
+        lines.append(f"✓ 已移除 {name}（原文件已移到数据目录的 removed 文件夹，可以找回）")
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from . import icons
 from .chunking import SEARCH_PARTS
 from .runtime import Services
 from .session import PRESET_MESSAGES, Event, Session
@@ -26,7 +27,58 @@ PASSAGE_COLUMNS = ["18%", "18%", "44%", "8%", "12%"]  # speech, part, snippet, s
 CSS = """
 #doc textarea {font-family: "FangSong", "STFangsong", "仿宋", serif; font-size: 16px; line-height: 1.8;}
 #status {min-height: 1.5em; color: #555;}
+#title {margin-bottom: 0;}
+#title h2 {margin: 0 0 2px 0;}
+#actions button {min-width: 0;}
+#kb-confirm {border: 1px solid #d9534f; border-radius: 6px; padding: 6px;}
 """
+
+# Gradio's own widgets (upload box, buttons, toasts) speak the browser's language; the page is for Chinese users
+# whatever their browser says, so every locale gets Gradio's Chinese strings (``locale/gradio_zh_cn.json``: its
+# zh-CN translations plus the keys it leaves untranslated).  The upload size check in Gradio's client throws an
+# English message outside that system: it is put into Chinese as it appears.
+LOCALE_FILE = Path(__file__).parent / "locale" / "gradio_zh_cn.json"
+
+
+def gradio_i18n() -> gr.I18n:
+    import json
+
+    table = json.loads(LOCALE_FILE.read_text(encoding="utf-8"))
+    return gr.I18n(**{"en": table, "zh-CN": table, "zh": table})
+
+
+HEAD = """
+<script>
+(function () {
+  var rules = [
+    [/File\\(s\\) exceed the maximum allowed size of ([^:]+):?\\s*(.*)/, function (m) {
+      return "文件过大（上限 " + m[1].replace(/\\s*Mb$/i, " MB") + "）：" + m[2].replace(/"/g, "") + "。没有上传，知识库没有改动。";
+    }]
+  ];
+  function fix(node) {
+    var walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    var t;
+    while ((t = walker.nextNode())) {
+      for (var i = 0; i < rules.length; i++) {
+        var m = t.nodeValue.match(rules[i][0]);
+        if (m) { t.nodeValue = rules[i][1](m); }
+      }
+    }
+  }
+  new MutationObserver(function (records) {
+    records.forEach(function (r) { r.addedNodes.forEach(function (n) { if (n.nodeType === 1 || n.nodeType === 3) fix(n.nodeType === 3 ? n.parentNode : n); }); });
+  }).observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>
+"""
+
+# What a new user can click on arrival (the chat's examples): one of each kind of request
+EXAMPLES = [
+    "为区科协第五次代表大会写讲话提纲，我是区长",
+    "为县残联第三次代表大会写开场白，300字左右",
+    "写一篇在全区安全生产工作会议上的讲话，5分钟",
+    "帮我写教师节表彰大会的结尾",
+]
 
 
 def passage_rows(passages) -> list[list]:
@@ -38,7 +90,7 @@ def source_rows(session: Session) -> list[list]:
 
 
 def ledger_rows(session: Session) -> list[list]:
-    return [[r["id"], r["blank"], r["kind"], r["status"], r["value"], r["context"]] for r in session.ledger.to_rows()]
+    return [[r["id"], r["blank"], r["kind"], r["status_label"], r["value"], r["context"]] for r in session.ledger.to_rows()]
 
 
 def version_rows(session: Session) -> list[list]:
@@ -132,11 +184,11 @@ def _md(text: str) -> str:
 def reply_text(session: Session, ev: Event) -> str:
     """What the assistant bubble shows for an event."""
     if ev.kind == "status":
-        return f"⏳ {_md(ev.text)}"
+        return f"{icons.BUSY} {_md(ev.text)}"
     if ev.kind == "delta":
-        return _md(ev.text) + " ▍"
+        return _md(ev.text) + " " + icons.CURSOR
     if ev.kind == "error":
-        return f"⚠️ {_md(ev.text)}"
+        return f"{icons.WARN} {_md(ev.text)}"
     if ev.section and ev.section in session.doc.sections:
         return _md(session.doc.get(ev.section)) + "\n\n---\n" + _md(ev.text)
     return _md(ev.text)
@@ -144,7 +196,8 @@ def reply_text(session: Session, ev: Event) -> str:
 
 def run_turn(session: Session, message: str, history: list, selection: str | None = None):
     """Drive one turn; yields (history, panels-or-None) — panels only when the document may have changed."""
-    history = list(history or []) + [{"role": "user", "content": message}, {"role": "assistant", "content": "⏳"}]
+    history = list(history or []) + [{"role": "user", "content": message},
+                                     {"role": "assistant", "content": f"{icons.BUSY} 已收到，正在处理……"}]
     yield history, None
     for ev in session.turn(message, selection=selection or None):
         history[-1] = {"role": "assistant", "content": reply_text(session, ev)}
@@ -159,213 +212,270 @@ def stop_turn(session: Session | None) -> str:
     return "当前没有正在进行的请求。"
 
 
-def export_document(session: Session, kind: str, folder: Path, confirmed: bool) -> dict:
-    """Export the current document; warns (and waits for confirmation) while blanks are open or checks fail."""
+def export_title(session: Session) -> str:
+    """The title an export starts with: the one in the document, else the speech's name (在……上的讲话)."""
+    if session.doc.title:
+        return session.doc.title
+    name = session.display_title()
+    if name == "新讲话稿":
+        return ""
+    if name.endswith("讲话") and not name.startswith("在"):
+        return f"在{name[:-2]}上的讲话"
+    return name
+
+
+def export_document(session: Session, kind: str, folder: Path, confirmed: bool, title: str | None = None) -> dict:
+    """Export the current document under ``title`` (default :func:`export_title`); warns (and waits for
+    confirmation) while blanks are open or checks fail."""
     from .export import ExportError, export_docx, export_markdown, export_warnings
 
     if session.doc.is_empty:
         return {"message": "文档还是空的，没有可导出的内容。", "path": None}
     errors = [e.message for e in session.check_report().errors]
-    warnings = export_warnings(session.doc.text(), len(session.ledger.open_entries()), errors)
+    title = (title if title is not None else export_title(session)).strip()[:80]
+    warnings = export_warnings(session.doc.text(), len(session.ledger.open_entries()), errors, title=title)
     if warnings and not confirmed:
-        return {"message": "导出前请注意：\n" + "\n".join(f"- ⚠️ {w}" for w in warnings)
+        return {"message": "导出前请注意：\n" + "\n".join(f"- {icons.WARN} {w}" for w in warnings)
                 + "\n\n确认无误后勾选“仍然导出”再点导出。", "path": None}
     folder.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", session.display_title())[:40] or "speech"
+    name = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", title or session.display_title())[:40] or "speech"
     out = folder / f"{name}-{session.id[:6]}.{kind}"
     try:
         if kind == "docx":
-            export_docx(session.doc.text(), out, title=session.doc.title or None)
+            export_docx(session.doc.text(), out, title=title or None)
         else:
-            export_markdown(session.doc.text(), out, title=session.doc.title or None)
+            export_markdown(session.doc.text(), out, title=title or None)
     except ExportError as exc:
         return {"message": f"导出失败：{exc}", "path": None}
     return {"message": f"已导出 {out.name}。" + (f"（仍有 {len(warnings)} 条提醒）" if warnings else ""), "path": str(out)}
 
 
-def build_app(services: Services) -> gr.Blocks:
+def welcome_text(settings) -> str:
+    """The chat's first words to a new user: what it does, how to ask, how long the model takes."""
+    if settings.resolved_chat_provider == "local":
+        speed = ("本机模型在这台电脑上运行，较慢：一个提纲约 20 秒，一个部分约 30 秒，整篇讲话约 2 分钟。"
+                 "写的过程中文字会逐段出现，可以随时点「停止」。")
+    else:
+        speed = "已接入在线模型，一般几秒到十几秒写好一段。"
+    return (
+        "**您好，我是讲稿助手。** 我按“开场白—三个部分—结尾”的结构帮您起草讲话稿，参考知识库里的往年讲话。"
+        "您没有告诉我的人名、数字、规划名称，我不会编，会留成空白“\\_”，您说一句（如「“\\_”规划是十五五」）就能填上。\n\n"
+        f"{speed}\n\n点下面的例子试一试，或直接写您的要求："
+    )
+
+
+def about_text(services: Services) -> str:
+    """The 关于 tab: the technical facts a user cannot act on, kept out of the main page."""
     from .providers import describe
 
-    with gr.Blocks(title="讲稿助手", analytics_enabled=False) as demo:
-        state = gr.State(None)
-        selection = gr.State("")
-        gr.Markdown(
-            "## 讲稿助手\n按“开场白—过渡语—一、二、三部分—结尾”的结构起草讲话稿；"
-            f"参考往年讲话，不编造事实。<small>{html.escape(describe(services.settings))}</small>"
-        )
+    s = services.settings
+    lines = ["### 关于讲稿助手", "", *[f"- {html.escape(part)}" for part in describe(s).split(" · ")],
+             f"- 知识库：{len(services.kb.sources())} 篇讲话，{services.kb.count()} 个片段",
+             f"- 上传限制：每个文件 {s.max_upload_mb} MB；支持 .txt（UTF-8 或 GBK）、.md、.docx",
+             f"- 同时处理的请求：{s.concurrency} 个；本地模型一次只写一段，其余请求排队，排队时会告诉您前面还有几个",
+             "", "设置方法见 README（环境变量或 .env 文件，例如 OPENAI_BASE_URL 接入在线模型）。"]
+    return "\n".join(lines)
+
+
+def kb_rows(services: Services) -> list[list]:
+    return [[n, e.get("title", ""), e.get("occasion", ""), e.get("date", ""), "；".join(e.get("parts", [])),
+             e.get("chunks", 0)] for n, e in sorted(services.kb.sources().items())]
+
+
+def kb_delete_prompt(services: Services, name: str) -> str:
+    """The question asked before a speech leaves the knowledge base."""
+    entry = services.kb.sources().get(name)
+    if entry is None:
+        return ""
+    title = entry.get("title") or name
+    return (f"确定要从知识库删除《{html.escape(title)}》（{html.escape(name)}，{entry.get('chunks', 0)} 个片段）吗？"
+            "删除后起草时不再参考它；原文件会移到数据目录的 removed 文件夹，可以找回。")
+
+
+# --------------------------------------------------------------------------- the page
+# build_app lays out the page; each tab has one builder that makes its components and wires its events.
+# Handlers stay thin: the work is in the plain functions above and in Session / kb_admin.
+
+
+class _Page:
+    """What the tab builders share: the services, the per-tab state, the chat and the panel outputs."""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self.state = gr.State(None)
+        self.selection = gr.State("")
+        self.chatbot = None
+        self.msg = None
+        self.panel_outputs: list = []
+
+    # --- session helpers ---------------------------------------------------------------
+    def ensure(self, session):
+        return session if session is not None else self.services.new_session()
+
+    @staticmethod
+    def owner(request: gr.Request | None) -> str:
+        return (getattr(request, "username", None) or "") if request is not None else ""
+
+    def persist(self, session, request) -> str | None:
+        """Save the session; a note when it had to be kept as a copy (saved meanwhile elsewhere)."""
+        if self.services.store is not None and not session.doc.is_empty:
+            return persist_session(self.services.store, session, self.owner(request))
+        return None
+
+    @property
+    def outputs(self) -> list:
+        return [self.msg, self.chatbot, self.state, self.selection] + self.panel_outputs
+
+    def send(self, message, history, session, sel, request: gr.Request):
+        session = self.ensure(session)
+        hist, notes = history, []
+        for hist, pan in run_turn(session, message, history, sel):
+            if pan is not None:  # each accepted section is saved at once: a reload mid-speech finds it
+                notes.append(self.persist(session, request))
+            yield ("", hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
+        notes.append(self.persist(session, request))
+        note = "\n\n".join(dict.fromkeys(n for n in notes if n))
+        if note:  # the panels again (and the session's new id), so that API clients get the document too
+            yield ("", list(hist or []) + [{"role": "assistant", "content": note}], session, "") + panels(session)
+
+    def command(self, text: str):
+        """A button that says ``text`` in the chat."""
+        def handler(history, session, sel, request: gr.Request):
+            yield from self.send(text, history, session, sel, request)
+        return handler
+
+
+def busy_notice(session: Session | None, message: str) -> str:
+    """Why a message is not sent now ("" when it can be): one turn at a time per speech."""
+    if not (message or "").strip():
+        return ""
+    if session is not None and session.busy:
+        return "上一条请求还在处理中，这条消息还没有发送，仍留在输入框里。请等上一条完成后再按发送，或先点「停止」。"
+    return ""
+
+
+def _chat_column(page: _Page) -> None:
+    services = page.services
+    page.chatbot = gr.Chatbot(label="对话", height=400, elem_id="chat", placeholder=welcome_text(services.settings),
+                              examples=[{"text": e} for e in EXAMPLES])
+    page.msg = gr.Textbox(placeholder="例如：为区妇联第四次代表大会写开场白", label="您的要求", show_label=False, elem_id="msg",
+                          submit_btn="发送", lines=1, max_lines=6)
+    with gr.Row(elem_id="presets"):
+        page.preset_btns = [gr.Button(name, size="sm", elem_id=f"preset-{style}", min_width=60)
+                            for name, style in PRESET_MESSAGES.items()]
+    with gr.Row(elem_id="actions"):
+        page.undo_btn = gr.Button("撤销", size="sm", elem_id="undo", min_width=60)
+        page.redo_btn = gr.Button("重做", size="sm", elem_id="redo", min_width=60)
+        page.check_btn = gr.Button("检查", size="sm", elem_id="check", min_width=60)
+        page.stop_btn = gr.Button("停止", size="sm", elem_id="stop", min_width=60)
+    page.status = gr.Markdown(elem_id="status")
+
+
+def _wire_chat(page: _Page) -> None:
+    inputs = [page.chatbot, page.state, page.selection]
+    pending = gr.State("")
+
+    def accept(message, session):
+        """Runs at once (not queued): a message while this speech's turn runs is refused aloud and kept."""
+        notice = busy_notice(session, message)
+        if notice:
+            gr.Warning(notice)
+            return gr.skip(), ""
+        return "", message
+
+    page.msg.submit(accept, [page.msg, page.state], [page.msg, pending], queue=False, api_visibility="private",
+                    trigger_mode="multiple").then(
+        page.send, [pending] + inputs, page.outputs, api_name="chat")
+
+    def example(history, session, sel, evt: gr.SelectData, request: gr.Request):
+        text = evt.value.get("text", "") if isinstance(evt.value, dict) else str(evt.value or "")
+        yield from page.send(text, history, session, sel, request)
+
+    page.chatbot.example_select(example, inputs, page.outputs, api_visibility="private")
+    # not queued behind the turn it stops
+    page.stop_btn.click(stop_turn, [page.state], [page.status], api_name="stop", queue=False)
+    for btn, (name, style) in zip(page.preset_btns, PRESET_MESSAGES.items()):
+        btn.click(page.command(f"{name}一些"), inputs, page.outputs, api_name=f"preset_{style}")
+    page.undo_btn.click(page.command("撤销"), inputs, page.outputs, api_name="undo")
+    page.redo_btn.click(page.command("重做"), inputs, page.outputs, api_name="redo")
+    page.check_btn.click(page.command("检查一下"), inputs, page.outputs, api_name="check")
+
+
+def _doc_tab(page: _Page):
+    with gr.Tab("文档", id="doc-tab"):
+        doc = gr.Textbox(label="讲话稿（可直接编辑；选中一段文字后点润色按钮，只改选中部分）", lines=16,
+                         max_lines=40, elem_id="doc", interactive=True)
         with gr.Row():
-            with gr.Column(scale=5):
-                chatbot = gr.Chatbot(label="对话", height=520, elem_id="chat")
-                msg = gr.Textbox(
-                    placeholder="例如：为区妇联第四次代表大会写开场白", show_label=False, elem_id="msg",
-                    submit_btn="发送", lines=1, max_lines=6,
-                )
-                with gr.Row():
-                    preset_btns = [gr.Button(name, size="sm", elem_id=f"preset-{style}") for name, style in PRESET_MESSAGES.items()]
-                with gr.Row():
-                    undo_btn = gr.Button("撤销", size="sm", elem_id="undo")
-                    redo_btn = gr.Button("重做", size="sm", elem_id="redo")
-                    check_btn = gr.Button("检查", size="sm", elem_id="check")
-                    stop_btn = gr.Button("停止", size="sm", variant="stop", elem_id="stop")
-                status = gr.Markdown(elem_id="status")
-            with gr.Column(scale=6):
-                with gr.Tabs():
-                    with gr.Tab("文档", id="doc-tab"):
-                        doc = gr.Textbox(label="讲话稿（可直接编辑；选中一段文字后点润色按钮，只改选中部分）", lines=22,
-                                         max_lines=40, elem_id="doc", interactive=True)
-                        with gr.Row():
-                            save_btn = gr.Button("保存编辑", size="sm", elem_id="save-doc")
-                            sel_info = gr.Markdown(elem_id="selection")
-                    with gr.Tab("参考来源", id="sources-tab"):
-                        sources = gr.Dataframe(headers=["讲话", "部分", "片段", "得分", "文件"], interactive=False,
-                                               wrap=True, column_widths=PASSAGE_COLUMNS, elem_id="sources")
-                        source_view = gr.HighlightedText(label="点选一行，查看片段在原讲话中的位置", combine_adjacent=True,
-                                                         color_map={"参考片段": "yellow"}, elem_id="source-view")
-                    with gr.Tab("检查", id="checks-tab"):
-                        checks = gr.Markdown(elem_id="checks")
-                    with gr.Tab("空白", id="ledger-tab"):
-                        ledger = gr.Dataframe(headers=["编号", "空白", "类型", "状态", "填写值", "上下文"],
-                                              interactive=False, wrap=True, elem_id="ledger")
-                        blank_view = gr.HighlightedText(label="点选一行，查看空白在文档中的位置", combine_adjacent=True,
-                                                        color_map={"空白": "orange"}, elem_id="blank-view")
-                        with gr.Row():
-                            fill_id = gr.Textbox(label="编号", scale=1, elem_id="fill-id")
-                            fill_value = gr.Textbox(label="填写值", scale=3, elem_id="fill-value")
-                            fill_btn = gr.Button("填入", scale=1, elem_id="fill-btn")
-                    with gr.Tab("版本", id="versions-tab"):
-                        versions = gr.Dataframe(headers=["版本", "时间", "说明", "部分", "字数", "当前"],
-                                                interactive=False, elem_id="versions")
-                        diff = gr.HighlightedText(label="与上一版的差异", combine_adjacent=True,
-                                                  color_map={"+": "green", "-": "red"}, elem_id="diff")
-                        with gr.Row():
-                            restore_id = gr.Number(label="恢复到版本", precision=0, elem_id="restore-id")
-                            restore_btn = gr.Button("恢复", elem_id="restore-btn")
-                    with gr.Tab("导出", id="export-tab"):
-                        export_info = gr.Markdown("导出为 Word（党政机关公文格式 GB/T 9704）或 Markdown。", elem_id="export-info")
-                        confirm_export = gr.Checkbox(label="有空白或检查未通过时仍然导出", value=False, elem_id="export-confirm")
-                        with gr.Row():
-                            docx_btn = gr.Button("导出 Word", elem_id="export-docx")
-                            md_btn = gr.Button("导出 Markdown", elem_id="export-md")
-                        export_file = gr.File(label="下载", interactive=False, elem_id="export-file")
-                    with gr.Tab("我的讲稿", id="sessions-tab") as sessions_tab:
-                        # ids are checked against the user's own rows in the store, so any id may be passed in
-                        session_list = gr.Dropdown(label="以前的讲稿", choices=[], allow_custom_value=True,
-                                                   elem_id="session-list")
-                        with gr.Row():
-                            open_btn = gr.Button("打开", size="sm", elem_id="session-open")
-                            new_btn = gr.Button("新建", size="sm", elem_id="session-new")
-                            delete_btn = gr.Button("删除", size="sm", elem_id="session-delete")
-                        with gr.Row():
-                            rename_text = gr.Textbox(label="新名称", scale=3, elem_id="session-name")
-                            rename_btn = gr.Button("重命名", scale=1, elem_id="session-rename")
-                        session_info = gr.Markdown(elem_id="session-info")
-                    with gr.Tab("知识库", id="kb-tab"):
-                        with gr.Row():
-                            kb_query = gr.Textbox(label="在知识库中查找", scale=4, elem_id="kb-search-query",
-                                                  placeholder="计划或口号的名称（如 墩苗、一码通办），或用自己的话说一句想找的意思")
-                            kb_part = gr.Dropdown(["全部", *SEARCH_PARTS], value="全部", label="部分",
-                                                  scale=1, elem_id="kb-search-part")
-                            kb_search_btn = gr.Button("查找", scale=1, elem_id="kb-search")
-                        kb_search_info = gr.Markdown(elem_id="kb-search-info")
-                        kb_hits = gr.Dataframe(headers=["讲话", "部分", "片段", "得分", "文件"], interactive=False, wrap=True,
-                                               column_widths=PASSAGE_COLUMNS, elem_id="kb-hits")
-                        kb_hit_view = gr.HighlightedText(label="点选一行，查看片段在原讲话中的位置", combine_adjacent=True,
-                                                         color_map={"参考片段": "yellow"}, elem_id="kb-hit-view")
-                        kb_found = gr.State([])
-                        uploads = gr.File(label="上传讲话稿（.txt / .md / .docx，可多选）", file_count="multiple",
-                                          file_types=[".txt", ".md", ".docx"], elem_id="kb-upload")
-                        upload_preview = gr.Dataframe(headers=["文件", "标题", "场合", "日期", "识别出的部分", "字数", "状态"],
-                                                      interactive=False, wrap=True, elem_id="kb-preview")
-                        add_btn = gr.Button("加入知识库", elem_id="kb-add")
-                        kb_info = gr.Markdown(elem_id="kb-info")
-                        kb_table = gr.Dataframe(headers=["文件", "标题", "场合", "日期", "部分", "片段数"], interactive=False,
-                                                wrap=True, elem_id="kb-list")
-                        with gr.Row():
-                            kb_name = gr.Textbox(label="要删除的文件名", scale=3, elem_id="kb-remove-name")
-                            kb_remove_btn = gr.Button("删除", scale=1, elem_id="kb-remove")
-                            kb_reindex_btn = gr.Button("重建索引", scale=1, elem_id="kb-reindex")
+            save_btn = gr.Button("保存编辑", size="sm", elem_id="save-doc")
+            sel_info = gr.Markdown(elem_id="selection")
 
-        panel_outputs = [doc, sources, checks, ledger, versions, diff, status]
+    def on_select(evt: gr.SelectData):
+        text = evt.value if isinstance(evt.value, str) else ""
+        info = f"已选中 {len(text)} 字：润色按钮只修改选中部分。" if text.strip() else ""
+        return text, info
 
-        def ensure(session):
-            return session if session is not None else services.new_session()
-
-        def owner(request: gr.Request | None) -> str:
-            return (getattr(request, "username", None) or "") if request is not None else ""
-
-        def persist(session, request) -> str | None:
-            """Save the session; a note when it had to be kept as a copy (saved meanwhile elsewhere)."""
-            if services.store is not None and not session.doc.is_empty:
-                return persist_session(services.store, session, owner(request))
-            return None
-
-        def send(message, history, session, sel, request: gr.Request):
-            session = ensure(session)
-            hist, notes = history, []
-            for hist, pan in run_turn(session, message, history, sel):
-                if pan is not None:  # each accepted section is saved at once: a reload mid-speech finds it
-                    notes.append(persist(session, request))
-                yield ("", hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
-            notes.append(persist(session, request))
-            note = "\n\n".join(dict.fromkeys(n for n in notes if n))
-            if note:  # the panels again (and the session's new id), so that API clients get the document too
-                yield ("", list(hist or []) + [{"role": "assistant", "content": note}], session, "") + panels(session)
-
-        outputs = [msg, chatbot, state, selection] + panel_outputs
-        msg.submit(send, [msg, chatbot, state, selection], outputs, api_name="chat")
-        # not queued behind the turn it stops
-        stop_btn.click(stop_turn, [state], [status], api_name="stop", queue=False)
-
-        def command(text):
-            def handler(history, session, sel, request: gr.Request):
-                yield from send(text, history, session, sel, request)
-            return handler
-
-        for btn, (name, style) in zip(preset_btns, PRESET_MESSAGES.items()):
-            btn.click(command(f"{name}一些"), [chatbot, state, selection], outputs, api_name=f"preset_{style}")
-        undo_btn.click(command("撤销"), [chatbot, state, selection], outputs, api_name="undo")
-        redo_btn.click(command("重做"), [chatbot, state, selection], outputs, api_name="redo")
-        check_btn.click(command("检查一下"), [chatbot, state, selection], outputs, api_name="check")
-
-        def on_select(evt: gr.SelectData):
-            text = evt.value if isinstance(evt.value, str) else ""
-            info = f"已选中 {len(text)} 字：润色按钮只修改选中部分。" if text.strip() else ""
-            return text, info
-
-        doc.select(on_select, None, [selection, sel_info])
+    def wire():
+        doc.select(on_select, None, [page.selection, sel_info])
 
         def save(text, session, history, request: gr.Request):
-            session = ensure(session)
+            session = page.ensure(session)
             note = session.edit_document(text)
-            kept = persist(session, request)
+            kept = page.persist(session, request)
             history = list(history or []) + [{"role": "assistant", "content": n} for n in (note, kept) if n]
             return (history, session) + panels(session)
 
-        save_btn.click(save, [doc, state, chatbot], [chatbot, state] + panel_outputs)
+        save_btn.click(save, [doc, page.state, page.chatbot], [page.chatbot, page.state] + page.panel_outputs)
 
+    return doc, wire
+
+
+def _sources_tab(page: _Page):
+    with gr.Tab("参考来源", id="sources-tab"):
+        sources = gr.Dataframe(headers=["讲话", "部分", "片段", "得分", "文件"], interactive=False,
+                               wrap=True, column_widths=PASSAGE_COLUMNS, elem_id="sources")
+        source_view = gr.HighlightedText(label="点选一行，查看片段在原讲话中的位置", combine_adjacent=True,
+                                         color_map={"参考片段": "yellow"}, elem_id="source-view")
+
+    def wire():
+        def on_source_select(session, evt: gr.SelectData):
+            session = page.ensure(session)
+            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            return passage_in_speech(page.services, session, int(row))
+
+        sources.select(on_source_select, [page.state], [source_view])
+
+    return sources, wire
+
+
+def _checks_tab(page: _Page):
+    with gr.Tab("检查", id="checks-tab"):
+        checks = gr.Markdown(elem_id="checks")
+    return checks, lambda: None
+
+
+def _ledger_tab(page: _Page):
+    with gr.Tab("空白", id="ledger-tab"):
+        ledger = gr.Dataframe(headers=["编号", "空白", "类型", "状态", "填写值", "上下文"],
+                              interactive=False, wrap=True, elem_id="ledger")
+        blank_view = gr.HighlightedText(label="点选一行，查看空白在文档中的位置", combine_adjacent=True,
+                                        color_map={"空白": "orange"}, elem_id="blank-view")
+        with gr.Row():
+            fill_id = gr.Textbox(label="编号", scale=1, elem_id="fill-id")
+            fill_value = gr.Textbox(label="填写值", scale=3, elem_id="fill-value")
+            fill_btn = gr.Button("填入", scale=1, elem_id="fill-btn")
+
+    def wire():
         def fill(entry_id, value, session, history, request: gr.Request):
-            session = ensure(session)
+            session = page.ensure(session)
             note = session.fill_from_panel((entry_id or "").strip(), value)
-            persist(session, request)
+            page.persist(session, request)
             history = list(history or []) + [{"role": "assistant", "content": note}]
             return (history, session) + panels(session)
 
-        fill_btn.click(fill, [fill_id, fill_value, state, chatbot], [chatbot, state] + panel_outputs)
-
-        def restore(version, history, session, sel, request: gr.Request):
-            yield from send(f"回到第{int(version or 0)}版", history, session, sel, request)
-
-        restore_btn.click(restore, [restore_id, chatbot, state, selection], outputs)
-
-        def on_source_select(session, evt: gr.SelectData):
-            session = ensure(session)
-            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            return passage_in_speech(services, session, int(row))
-
-        sources.select(on_source_select, [state], [source_view])
+        fill_btn.click(fill, [fill_id, fill_value, page.state, page.chatbot], [page.chatbot, page.state] + page.panel_outputs)
 
         def on_blank_select(session, evt: gr.SelectData):
-            session = ensure(session)
+            session = page.ensure(session)
             row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
             rows = ledger_rows(session)
             if not 0 <= int(row) < len(rows):
@@ -373,35 +483,89 @@ def build_app(services: Services) -> gr.Blocks:
             entry_id = rows[int(row)][0]
             return entry_id, highlight_blank(session, entry_id)
 
-        ledger.select(on_blank_select, [state], [fill_id, blank_view])
+        ledger.select(on_blank_select, [page.state], [fill_id, blank_view])
 
-        # --- export ---------------------------------------------------------------
+    return ledger, wire
+
+
+def _versions_tab(page: _Page):
+    with gr.Tab("版本", id="versions-tab"):
+        versions = gr.Dataframe(headers=["版本", "时间", "说明", "部分", "字数", "当前"],
+                                interactive=False, elem_id="versions")
+        diff = gr.HighlightedText(label="与上一版的差异", combine_adjacent=True,
+                                  color_map={"+": "green", "-": "red"}, elem_id="diff")
+        with gr.Row():
+            restore_id = gr.Number(label="恢复到版本", precision=0, elem_id="restore-id")
+            restore_btn = gr.Button("恢复", elem_id="restore-btn")
+
+    def wire():
+        def restore(version, history, session, sel, request: gr.Request):
+            yield from page.send(f"回到第{int(version or 0)}版", history, session, sel, request)
+
+        restore_btn.click(restore, [restore_id, page.chatbot, page.state, page.selection], page.outputs)
+
+    return (versions, diff), wire
+
+
+def _export_tab(page: _Page):
+    with gr.Tab("导出", id="export-tab") as tab:
+        export_info = gr.Markdown("导出为 Word（党政机关公文格式 GB/T 9704）或 Markdown。", elem_id="export-info")
+        title = gr.Textbox(label="标题（导出时放在正文前，可修改）", elem_id="export-title")
+        confirm_export = gr.Checkbox(label="有空白或检查未通过时仍然导出", value=False, elem_id="export-confirm")
+        with gr.Row():
+            docx_btn = gr.Button("导出 Word", elem_id="export-docx")
+            md_btn = gr.Button("导出 Markdown", elem_id="export-md")
+        export_file = gr.File(label="下载", interactive=False, elem_id="export-file")
+
+    def wire():
         def export(kind):
-            def handler(session, confirmed):
-                session = ensure(session)
-                result = export_document(session, kind, services.settings.data_dir / "exports", confirmed)
+            def handler(session, confirmed, wanted=None):
+                session = page.ensure(session)
+                result = export_document(session, kind, page.services.settings.data_dir / "exports", confirmed,
+                                         title=wanted)
                 return result["message"], result["path"]
             return handler
 
-        docx_btn.click(export("docx"), [state, confirm_export], [export_info, export_file], api_name="export_docx")
-        md_btn.click(export("md"), [state, confirm_export], [export_info, export_file], api_name="export_md")
+        docx_btn.click(export("docx"), [page.state, confirm_export, title], [export_info, export_file],
+                       api_name="export_docx")
+        md_btn.click(export("md"), [page.state, confirm_export, title], [export_info, export_file], api_name="export_md")
+        tab.select(lambda session: export_title(page.ensure(session)), [page.state], [title], api_visibility="private")
 
-        # --- sessions ---------------------------------------------------------------
-        def session_choices(request):
-            if services.store is None:
-                return []
-            rows, note = try_store(lambda: services.store.list(owner=owner(request)), [])
-            if note:
-                gr.Warning(note)
-            return [(f"{r['title']} · {time.strftime('%m-%d %H:%M', time.localtime(r['updated']))}", r["id"])
-                    for r in rows]
+    return wire
 
+
+def _sessions_tab(page: _Page):
+    services = page.services
+    with gr.Tab("我的讲稿", id="sessions-tab") as sessions_tab:
+        # ids are checked against the user's own rows in the store, so any id may be passed in
+        session_list = gr.Dropdown(label="以前的讲稿", choices=[], allow_custom_value=True, elem_id="session-list")
+        with gr.Row():
+            open_btn = gr.Button("打开", size="sm", elem_id="session-open")
+            new_btn = gr.Button("新建", size="sm", elem_id="session-new")
+            delete_btn = gr.Button("删除", size="sm", elem_id="session-delete")
+        with gr.Row():
+            rename_text = gr.Textbox(label="新名称", scale=3, elem_id="session-name")
+            rename_btn = gr.Button("重命名", scale=1, elem_id="session-rename")
+        session_info = gr.Markdown(elem_id="session-info")
+
+    def session_choices(request):
+        if services.store is None:
+            return []
+        rows, note = try_store(lambda: services.store.list(owner=page.owner(request)), [])
+        if note:
+            gr.Warning(note)
+        return [(f"{r['title']} · {time.strftime('%m-%d %H:%M', time.localtime(r['updated']))}", r["id"])
+                for r in rows]
+
+    page.session_choices = session_choices
+
+    def wire():
         def refresh_sessions(request: gr.Request):
             return gr.update(choices=session_choices(request), value=None)
 
         def open_session(sid, session, request: gr.Request):
-            session = ensure(session)
-            entry, note = (try_store(lambda: services.store.load_entry(sid, owner=owner(request)))
+            session = page.ensure(session)
+            entry, note = (try_store(lambda: services.store.load_entry(sid, owner=page.owner(request)))
                            if (sid and services.store) else (None, None))
             if entry is None:  # the chat and document in this window stay as they are
                 return (session, gr.update(), note or "没有找到这篇讲稿。") + panels(session)
@@ -418,22 +582,22 @@ def build_app(services: Services) -> gr.Blocks:
         def delete_session(sid, request: gr.Request):
             if not sid or services.store is None:
                 return gr.update(choices=session_choices(request), value=None), "请先选择要删除的讲稿。"
-            ok, note = try_store(lambda: services.store.delete(sid, owner=owner(request)), False)
+            ok, note = try_store(lambda: services.store.delete(sid, owner=page.owner(request)), False)
             if note:
                 return gr.update(), note
             return gr.update(choices=session_choices(request), value=None), ("已删除。" if ok else "没有找到这篇讲稿。")
 
         def rename_session(sid, name, session, request: gr.Request):
-            session = ensure(session)
+            session = page.ensure(session)
             sid = sid or session.id
             if not (name or "").strip():
                 return gr.update(), "请输入新名称。", session
             kept = None
             if sid == session.id:
                 session.title = name.strip()[:80]
-                kept = persist(session, request)
+                kept = page.persist(session, request)
                 sid = session.id  # a copy's id when it had to be kept as a copy
-            ok, note = (try_store(lambda: services.store.rename(sid, name, owner=owner(request)), False)
+            ok, note = (try_store(lambda: services.store.rename(sid, name, owner=page.owner(request)), False)
                         if services.store is not None else (False, None))
             if note:
                 return gr.update(), note, session
@@ -441,14 +605,16 @@ def build_app(services: Services) -> gr.Blocks:
             return gr.update(choices=session_choices(request), value=sid), info, session
 
         sessions_tab.select(refresh_sessions, None, [session_list])
-        session_outputs = [state, chatbot, session_info] + panel_outputs
-        open_btn.click(open_session, [session_list, state], session_outputs, api_name="session_open")
+        session_outputs = [page.state, page.chatbot, session_info] + page.panel_outputs
+        open_btn.click(open_session, [session_list, page.state], session_outputs, api_name="session_open")
         new_btn.click(new_session, None, session_outputs, api_name="session_new")
         delete_btn.click(delete_session, [session_list], [session_list, session_info], api_name="session_delete")
-        rename_btn.click(rename_session, [session_list, rename_text, state], [session_list, session_info, state],
+        rename_btn.click(rename_session, [session_list, rename_text, page.state], [session_list, session_info, page.state],
                          api_name="session_rename")
+
         def list_sessions(request: gr.Request):
-            rows, note = try_store(lambda: services.store.list(owner=owner(request)), []) if services.store else ([], None)
+            rows, note = (try_store(lambda: services.store.list(owner=page.owner(request)), [])
+                          if services.store else ([], None))
             if note:
                 raise gr.Error(note)
             return rows
@@ -456,9 +622,45 @@ def build_app(services: Services) -> gr.Blocks:
         list_btn = gr.Button("刷新列表", size="sm", visible=False)
         list_btn.click(list_sessions, None, gr.JSON(visible=False), api_name="session_list")
 
-        # --- knowledge base ------------------------------------------------------------
-        from .kb_admin import add_files, preview, remove_files, search_passages
+    return session_list, wire
 
+
+def _kb_tab(page: _Page):
+    from .kb_admin import add_files, preview, remove_files, search_passages
+
+    services = page.services
+    with gr.Tab("知识库", id="kb-tab"):
+        with gr.Row():
+            kb_query = gr.Textbox(label="在知识库中查找", scale=4, elem_id="kb-search-query",
+                                  placeholder="计划或口号的名称（如 墩苗、一码通办），或用自己的话说一句想找的意思")
+            kb_part = gr.Dropdown(["全部", *SEARCH_PARTS], value="全部", label="部分", scale=1, elem_id="kb-search-part")
+            kb_search_btn = gr.Button("查找", scale=1, elem_id="kb-search")
+        kb_search_info = gr.Markdown(elem_id="kb-search-info")
+        kb_hits = gr.Dataframe(headers=["讲话", "部分", "片段", "得分", "文件"], interactive=False, wrap=True,
+                               column_widths=PASSAGE_COLUMNS, elem_id="kb-hits")
+        kb_hit_view = gr.HighlightedText(label="点选一行，查看片段在原讲话中的位置", combine_adjacent=True,
+                                         color_map={"参考片段": "yellow"}, elem_id="kb-hit-view")
+        kb_found = gr.State([])
+        uploads = gr.File(label=f"上传讲话稿（.txt / .md / .docx，可多选，每个不超过 {services.settings.max_upload_mb} MB）",
+                          file_count="multiple", file_types=[".txt", ".md", ".docx"], elem_id="kb-upload")
+        upload_preview = gr.Dataframe(headers=["文件", "标题", "场合", "日期", "识别出的部分", "字数", "状态"],
+                                      interactive=False, wrap=True, elem_id="kb-preview")
+        add_btn = gr.Button("加入知识库", elem_id="kb-add")
+        kb_info = gr.Markdown(elem_id="kb-info")
+        kb_table = gr.Dataframe(headers=["文件", "标题", "场合", "日期", "部分", "片段数"], interactive=False,
+                                wrap=True, label="知识库里的讲话（点选一行可删除）", elem_id="kb-list")
+        kb_name = gr.Textbox(label="选中的讲话", interactive=False, elem_id="kb-remove-name")
+        kb_remove_btn = gr.Button("删除选中的讲话", size="sm", variant="stop", elem_id="kb-remove-ask")
+        with gr.Column(visible=False, elem_id="kb-confirm") as confirm_box:
+            confirm_text = gr.Markdown(elem_id="kb-confirm-text")
+            with gr.Row():
+                kb_confirm_btn = gr.Button("确认删除", size="sm", variant="stop", elem_id="kb-remove")
+                kb_cancel_btn = gr.Button("取消", size="sm", elem_id="kb-remove-cancel")
+        with gr.Accordion("维护（管理员）", open=False, elem_id="kb-maintenance"):
+            gr.Markdown("按知识库文件夹重新建立全部索引。讲话较多时需要几分钟，期间查找和起草会变慢。")
+            kb_reindex_btn = gr.Button("重建索引", size="sm", elem_id="kb-reindex")
+
+    def wire():
         def on_search(query, part):
             message, hits = search_passages(services.searcher, query, part="" if part in (None, "全部") else part)
             return message, passage_rows(hits), hits, []
@@ -472,44 +674,91 @@ def build_app(services: Services) -> gr.Blocks:
         kb_query.submit(on_search, [kb_query, kb_part], search_outputs)
         kb_hits.select(on_hit_select, [kb_found], [kb_hit_view])
 
-        def kb_rows():
-            return [[n, e.get("title", ""), e.get("occasion", ""), e.get("date", ""), "；".join(e.get("parts", [])),
-                     e.get("chunks", 0)] for n, e in sorted(services.kb.sources().items())]
-
         def on_upload(files):
-            files = files or []
-            return [preview(Path(f), Path(f).name).row() for f in files]
+            return [preview(Path(f), Path(f).name).row() for f in (files or [])]
 
         def on_add(files, progress=gr.Progress()):
             if not files:
-                return "请先选择文件。", kb_rows()
+                return "请先选择文件。", kb_rows(services)
             paths = [Path(f) for f in files]
             too_big = [p.name for p in paths if p.stat().st_size > services.settings.max_upload_mb * 1024 * 1024]
             if too_big:
-                return f"文件过大（上限 {services.settings.max_upload_mb} MB）：{'、'.join(too_big)}。知识库没有改动。", kb_rows()
+                return (f"文件过大（上限 {services.settings.max_upload_mb} MB）：{'、'.join(too_big)}。知识库没有改动。",
+                        kb_rows(services))
             msg = add_files(services.kb, paths, [p.name for p in paths],
                             progress=lambda done, total, name: progress(done / max(total, 1), desc=f"索引 {name}"))
-            return msg, kb_rows()
+            return msg, kb_rows(services)
 
-        def on_remove(name):
+        def on_pick(evt: gr.SelectData):
+            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            rows = kb_rows(services)
+            return rows[int(row)][0] if 0 <= int(row) < len(rows) else ""
+
+        def ask(name):
+            question = kb_delete_prompt(services, (name or "").strip())
+            if not question:
+                return gr.update(visible=False), "", "请先在上表中点选要删除的讲话。"
+            return gr.update(visible=True), question, ""
+
+        def remove(name):
             if not (name or "").strip():
-                return "请输入要删除的文件名（见上表第一列）。", kb_rows()
-            return remove_files(services.kb, [name.strip()]), kb_rows()
+                return "请先在上表中点选要删除的讲话。", kb_rows(services), gr.update(visible=False), ""
+            return remove_files(services.kb, [name.strip()]), kb_rows(services), gr.update(visible=False), ""
 
         def on_reindex(progress=gr.Progress()):
             services.kb.rebuild()
             report = services.kb.ingest(services.settings.knowledge_dir,
                                         progress=lambda d, t, n: progress(d / max(t, 1), desc=f"索引 {n}"))
-            return report.summary(), kb_rows()
+            return report.summary(), kb_rows(services)
 
         uploads.change(on_upload, [uploads], [upload_preview])
         add_btn.click(on_add, [uploads], [kb_info, kb_table], api_name="kb_add")
-        kb_remove_btn.click(on_remove, [kb_name], [kb_info, kb_table], api_name="kb_remove")
+        kb_table.select(on_pick, None, [kb_name])
+        kb_remove_btn.click(ask, [kb_name], [confirm_box, confirm_text, kb_info], api_visibility="private")
+        kb_cancel_btn.click(lambda: (gr.update(visible=False), "已取消，知识库没有改动。"), None, [confirm_box, kb_info],
+                            api_visibility="private")
+        # the API takes the file name directly (scripts): a confirmation is the caller's business
+        kb_confirm_btn.click(remove, [kb_name], [kb_info, kb_table, confirm_box, kb_name], api_visibility="private")
+        api_remove = gr.Button(visible=False)
+        api_remove.click(lambda name: remove(name)[:2], [kb_name], [kb_info, kb_table], api_name="kb_remove")
         kb_reindex_btn.click(on_reindex, None, [kb_info, kb_table], api_name="kb_reindex")
 
-        def on_load(session, request: gr.Request):
-            session = ensure(session)
-            return (session, gr.update(choices=session_choices(request)), kb_rows()) + panels(session)
+    return kb_table, wire
 
-        demo.load(on_load, [state], [state, session_list, kb_table] + panel_outputs)
+
+def _about_tab(page: _Page):
+    with gr.Tab("关于", id="about-tab"):
+        about = gr.Markdown(elem_id="about")
+    return about
+
+
+def build_app(services: Services) -> gr.Blocks:
+    with gr.Blocks(title="讲稿助手", analytics_enabled=False) as demo:
+        page = _Page(services)
+        gr.Markdown("## 讲稿助手\n按“开场白—三个部分—结尾”起草讲话稿，参考往年讲话，不编造事实。", elem_id="title")
+        with gr.Row():
+            with gr.Column(scale=5):
+                _chat_column(page)
+            with gr.Column(scale=6):
+                with gr.Tabs():
+                    doc, wire_doc = _doc_tab(page)
+                    sources, wire_sources = _sources_tab(page)
+                    checks, wire_checks = _checks_tab(page)
+                    ledger, wire_ledger = _ledger_tab(page)
+                    (versions, diff), wire_versions = _versions_tab(page)
+                    wire_export = _export_tab(page)
+                    session_list, wire_sessions = _sessions_tab(page)
+                    kb_table, wire_kb = _kb_tab(page)
+                    about = _about_tab(page)
+        page.panel_outputs = [doc, sources, checks, ledger, versions, diff, page.status]
+        _wire_chat(page)
+        for wire in (wire_doc, wire_sources, wire_checks, wire_ledger, wire_versions, wire_export, wire_sessions, wire_kb):
+            wire()
+
+        def on_load(session, request: gr.Request):
+            session = page.ensure(session)
+            return ((session, gr.update(choices=page.session_choices(request)), kb_rows(services), about_text(services))
+                    + panels(session))
+
+        demo.load(on_load, [page.state], [page.state, session_list, kb_table, about] + page.panel_outputs)
     return demo

@@ -355,12 +355,12 @@ def test_summary_and_markdown(seed):
     r = run_checks(seed, budget_minutes=10)
     assert r.summary().startswith(f"{len(r.warnings)} 条提醒")
     md = r.markdown()
-    assert "✅ 结构" in md
-    assert "⚠️" in md
+    assert "✓ 结构" in md
+    assert "⚠" in md
     assert "| 第二部分 | 1442 |" in md
     assert "| **合计** | **3275** | **14.9** |" in md
     md_bad = run_checks(drop_part(seed, "三")).markdown()
-    assert "❌ 缺少第三部分" in md_bad
+    assert "✗ 缺少第三部分" in md_bad
 
 
 def test_to_dict_is_json(seed):
