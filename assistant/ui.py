@@ -324,7 +324,9 @@ class _Page:
 
     @property
     def outputs(self) -> list:
-        return [self.msg, self.chatbot, self.state, self.selection] + self.panel_outputs
+        # not the message box itself: an output of a running turn is shown as busy and takes no new message, and
+        # the box must take one (refused aloud, kept) — a hidden box keeps the API's outputs as they were
+        return [self.sink, self.chatbot, self.state, self.selection] + self.panel_outputs
 
     def send(self, message, history, session, sel, request: gr.Request):
         session = self.ensure(session)
@@ -332,11 +334,12 @@ class _Page:
         for hist, pan in run_turn(session, message, history, sel):
             if pan is not None:  # each accepted section is saved at once: a reload mid-speech finds it
                 notes.append(self.persist(session, request))
-            yield ("", hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
+            # the message box is left alone (accept() emptied it): what the user types meanwhile stays there
+            yield (gr.skip(), hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
         notes.append(self.persist(session, request))
         note = "\n\n".join(dict.fromkeys(n for n in notes if n))
         if note:  # the panels again (and the session's new id), so that API clients get the document too
-            yield ("", list(hist or []) + [{"role": "assistant", "content": note}], session, "") + panels(session)
+            yield (gr.skip(), list(hist or []) + [{"role": "assistant", "content": note}], session, "") + panels(session)
 
     def command(self, text: str):
         """A button that says ``text`` in the chat."""
@@ -360,6 +363,7 @@ def _chat_column(page: _Page) -> None:
                               examples=[{"text": e} for e in EXAMPLES])
     page.msg = gr.Textbox(placeholder="例如：为区妇联第四次代表大会写开场白", label="您的要求", show_label=False, elem_id="msg",
                           submit_btn="发送", lines=1, max_lines=6)
+    page.notice = gr.Markdown(elem_id="notice")  # a message that could not be sent now, and why
     with gr.Row(elem_id="presets"):
         page.preset_btns = [gr.Button(name, size="sm", elem_id=f"preset-{style}", min_width=60)
                             for name, style in PRESET_MESSAGES.items()]
@@ -369,22 +373,22 @@ def _chat_column(page: _Page) -> None:
         page.check_btn = gr.Button("检查", size="sm", elem_id="check", min_width=60)
         page.stop_btn = gr.Button("停止", size="sm", elem_id="stop", min_width=60)
     page.status = gr.Markdown(elem_id="status")
+    page.sink = gr.Textbox(visible="hidden", label="输入框")  # in the page (so in the API), not shown
 
 
 def _wire_chat(page: _Page) -> None:
     inputs = [page.chatbot, page.state, page.selection]
-    pending = gr.State("")
+    pending = gr.Textbox(visible="hidden", label="待发送")  # the accepted message; a component (not State), so /chat takes it
 
     def accept(message, session):
         """Runs at once (not queued): a message while this speech's turn runs is refused aloud and kept."""
         notice = busy_notice(session, message)
         if notice:
-            gr.Warning(notice)
-            return gr.skip(), ""
-        return "", message
+            return gr.skip(), "", f"{icons.WARN} {notice}"
+        return "", message, ""
 
-    page.msg.submit(accept, [page.msg, page.state], [page.msg, pending], queue=False, api_visibility="private",
-                    trigger_mode="multiple").then(
+    page.msg.submit(accept, [page.msg, page.state], [page.msg, pending, page.notice], queue=False,
+                    api_visibility="private", trigger_mode="multiple").then(
         page.send, [pending] + inputs, page.outputs, api_name="chat")
 
     def example(history, session, sel, evt: gr.SelectData, request: gr.Request):

@@ -123,3 +123,17 @@ def test_export_takes_the_speech_name_as_its_title(page):
     page.wait_for_function("() => (document.querySelector('#export-title textarea, #export-title input')?.value || '').length > 0")
     assert "区妇联第四次代表大会" in title.input_value()
     assert "没有识别到标题" not in page.locator("#export-info").inner_text()
+
+
+def test_a_message_sent_while_a_turn_runs_is_refused_aloud_and_kept(page):
+    box = page.locator("#msg textarea")
+    box.fill("写一篇在区妇联第四次代表大会上的讲话")
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('正在')", timeout=30_000)
+    box.fill("更简洁一些")
+    box.press("Enter")
+    page.wait_for_function("() => (document.querySelector('#notice')?.innerText || '').includes('上一条请求还在处理中')",
+                           timeout=10_000)
+    assert box.input_value() == "更简洁一些"  # not lost: still in the box
+    page.locator("#stop").click()
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已停止')", timeout=60_000)
