@@ -26,8 +26,39 @@ _ITEM_MARKERS = [
     ("order", re.compile(r"^(首先|其次|再次|第三|最后)[，,：:]")),
 ]
 _INLINE_SHI = re.compile(r"([一二三四五六七八九十])是(?=[要抓坚持加强推进着力聚焦突出强化深化切实全力扎实持续围绕以在把])")
-_TRANSITION_HINT = re.compile(r"下面[，,]?\s*我|讲[一二三四五六七八九十几两]点|强调[一二三四五六七八九十几两]点|提[一二三四五六七八九十几两]点")
-_CLOSING_HINT = re.compile(r"^同志们[，,！!]|让我们")
+# --- what a paragraph before part 一 or at the end of the speech does --------------------------------
+# Whom a speech addresses: 同志们 / 各位代表 / 尊敬的各位领导 / 女士们、先生们 / 老同志 / 青年朋友们 …
+_ADDRESSEE = (
+    r"(?:尊敬的|亲爱的)?(?:各位|全体|在座的)?(?:老|青年|年轻的)?"
+    r"(?:领导|同志|朋友|同学|老师|女士|先生|代表|来宾|嘉宾|姐妹|家长|委员|企业家|战友|父老乡亲|乡亲|同胞|职工)们?"
+)
+_ADDRESS_RUN = rf"{_ADDRESSEE}(?:\s*[、，,和及]\s*{_ADDRESSEE})*"
+# A paragraph that opens by turning to the audience: 同志们， / 同志们、朋友们， / 各位老领导、老同志，
+_VOCATIVE = re.compile(rf"^{_ADDRESS_RUN}\s*[，,！!]")
+# Words that make a short line ending with a colon a salutation line (同志们： / 尊敬的王书记、各位来宾：)
+_ADDRESS_WORD = re.compile(r"们|各位|尊敬的|亲爱的|同志|来宾|嘉宾|代表|领导")
+# A greeting that may follow the salutation on its line: 同志们：大家好！ / 各位来宾：上午好！
+_GREETING = re.compile(r"([：:])\s*(?:大家|各位|你们|同志们)?(?:上午|下午|晚上|早上)?好[！!。]?$")
+# The transition leads into the parts: 刚才……作了报告…… / 下面，我讲三点意见 / 我再强调三点 / 谈几个问题
+_TRANSITION_HINT = re.compile(
+    r"下面[，,]?\s*我|(?:讲|谈|提|强调|说)[一二三四五六七八九十几两](?:点|个方面|个问题|条)"
+)
+# The opening states the occasion or greets and thanks: 今天召开…… / ……隆重开幕 / 在……之际 / 我代表……表示祝贺
+_OCCASION = re.compile(
+    r"今天|今晚|今年|此时此刻|值此|时值|之际|前夕|召开|开幕|举行|举办|集会|欢聚|齐聚|相聚"
+    r"|我代表|谨代表|祝贺|欢迎|感谢|问候|敬意"
+)
+# The closing calls to action, wishes or thanks: 让我们…… (not 让我们的……) / 预祝……圆满成功 / 谢谢大家 /
+# 祝各位…… / 最后，我代表……, 最后，预祝……, 最后，同志们……
+_CLOSING_CALL = re.compile(
+    r"让我们(?!的)|预祝"
+    r"|^(?:再次)?(?:谢谢|感谢)(?:大家|各位|您们|你们)?[！!。.]?$"
+    r"|^(?:衷心)?祝愿?(?:各位|大家|全体|同志们|你们|与会)"
+    rf"|^最后[，,]\s*(?:我(?!们)|再次|衷心|预祝|祝|让我们|谢谢|{_ADDRESSEE}[，,、！!])"
+)
+# A vocative paragraph followed by more than this many other paragraphs is the body speaking to the
+# audience (女士们、先生们，我市区位优越……), not the closing — unless everything after it reads as closing.
+_VOCATIVE_CLOSING_TAIL = 2
 
 _ROLE_KEYWORDS = {
     "significance": ("意义", "认识", "形势", "重要性", "使命", "站位", "把握", "定位", "方位", "作用", "地位", "功绩", "信心", "紧迫感"),
@@ -298,7 +329,12 @@ def parse(text: str) -> Speech:
     # A first short line without punctuation, before any heading, is a title line
     if paras and (not heading_idx or heading_idx[0] > 0):
         first = paras[0].text.lstrip("#").strip()
-        if len(first) <= 40 and not re.search(r"[。，；！？,;!?]", first) and not match_heading(first):
+        if (
+            len(first) <= 40
+            and not re.search(r"[。，；！？,;!?]", first)
+            and not match_heading(first)
+            and not is_salutation(first)  # 同志们： is the opening's first line, not a title
+        ):
             if not title:
                 title = first
             body_start = paras[0].end
@@ -307,31 +343,20 @@ def parse(text: str) -> Speech:
 
     speech = Speech(text=text, meta=meta, title=title, body_start=body_start)
     if not heading_idx:
-        # No parts: everything is opening unless it reads as a closing call
-        closing_at = next((i for i, p in enumerate(paras) if i > 0 and _CLOSING_HINT.search(p.text)), len(paras))
-        pre = paras[:closing_at]
-        t = _transition_index(pre)
-        speech.opening = pre[:t] if t is not None else pre
-        speech.transition = pre[t] if t is not None else None
+        # No parts (a 致辞, a short address): everything is opening unless it reads as the closing
+        closing_at = closing_index(paras)
+        speech.opening, speech.transition = _split_intro(paras[:closing_at])
         speech.closing = paras[closing_at:]
         return speech
 
-    pre = paras[: heading_idx[0]]
-    t = _transition_index(pre)
-    if t is not None:
-        speech.opening = pre[:t]
-        speech.transition = pre[t]
-    else:
-        speech.opening = pre
+    speech.opening, speech.transition = _split_intro(paras[: heading_idx[0]])
 
     bounds = heading_idx + [len(paras)]
     for k, h in enumerate(heading_idx):
         numeral, heading = match_heading(paras[h].text)  # type: ignore[misc]
         body = paras[h + 1 : bounds[k + 1]]
         if k == len(heading_idx) - 1:
-            closing_at = next(
-                (i for i, p in enumerate(body) if i > 0 and _CLOSING_HINT.search(p.text)), len(body)
-            )
+            closing_at = closing_index(body)
             speech.closing = body[closing_at:]
             body = body[:closing_at]
         items = _items(body)
@@ -351,13 +376,82 @@ def parse(text: str) -> Speech:
     return speech
 
 
-def _transition_index(pre: list[Paragraph]) -> int | None:
-    """Index of the transition paragraph among the paragraphs before part 一."""
-    for i in range(len(pre) - 1, -1, -1):
-        txt = pre[i].text
-        if txt.startswith("刚才") or _TRANSITION_HINT.search(txt):
-            return i  # the transition is the last such paragraph before part 一
-    return None
+def is_salutation(text: str) -> bool:
+    """A salutation line: 同志们： / 各位代表、同志们： / 尊敬的各位领导、各位来宾，女士们、先生们：
+
+    A short line that ends with a colon (or a colon and 大家好！), has no full stop in it and names the
+    audience.  It is the first line of the opening (never a title, never a transition such as
+    下面，我讲三点意见：).
+    """
+    t = _GREETING.sub(r"\1", text.strip().strip("*").strip())
+    if len(t) > 80 or not t.endswith(("：", ":")) or re.search(r"[。！？!?；;]", t):
+        return False
+    return bool(_ADDRESS_WORD.search(t)) and not _TRANSITION_HINT.search(t)
+
+
+def is_transition(text: str) -> bool:
+    """The paragraph leads into the parts: it answers the reports (刚才……) or announces the points."""
+    return text.startswith("刚才") or bool(_TRANSITION_HINT.search(text))
+
+
+def states_occasion(text: str) -> bool:
+    """The paragraph does what an opening does: names the occasion, greets, congratulates or thanks."""
+    return bool(_OCCASION.search(text))
+
+
+def _split_intro(pre: list[Paragraph]) -> tuple[list[Paragraph], Paragraph | None]:
+    """(opening, transition) from the paragraphs before part 一.
+
+    The transition is the paragraph right before part 一 when it leads into the parts.  A paragraph that
+    states the occasion (今天召开…… / 首先，我代表……表示感谢) and ends with 下面，我讲三点意见 is still the
+    opening when nothing but a salutation line comes before it: the speech opens with it, and the
+    announcement of the points is its last sentence.  A paragraph that answers the reports (刚才……) is
+    always the transition.  Nothing is dropped: every paragraph is opening or transition.
+    """
+    if not pre or not is_transition(pre[-1].text):
+        return list(pre), None
+    last, before = pre[-1], pre[:-1]
+    if (
+        not last.text.startswith("刚才")
+        and states_occasion(last.text)
+        and all(is_salutation(p.text) for p in before)
+    ):
+        return list(pre), None
+    return list(before), last
+
+
+def _closing_call(text: str) -> bool:
+    return bool(_CLOSING_CALL.search(text))
+
+
+def _closing_like(text: str) -> bool:
+    return _closing_call(text) or bool(_VOCATIVE.match(text)) or text.rstrip().endswith(("！", "!"))
+
+
+def closing_index(body: list[Paragraph]) -> int:
+    """Where the closing starts among the last paragraphs of a speech (``len(body)`` when it has none).
+
+    The closing is the speech's last block, found by what its first paragraph does:
+
+    * it calls to action, wishes or thanks (让我们…… / 预祝……圆满成功 / 谢谢大家 / 最后，我代表……), or
+    * it turns to the audience (同志们，…… / 同志们、朋友们，…… / 各位代表，……) near the end: at most
+      two paragraphs follow it, or all that follow read as closing too.
+
+    It is never the first paragraph of ``body`` (a part's first paragraph is its body) and no item of
+    the part comes after it (最后，要…… is an item; 最后，预祝…… is the closing).
+    """
+    for i in range(1, len(body)):
+        text = body[i].text
+        call = _closing_call(text)
+        if (not call and not _VOCATIVE.match(text)) or is_salutation(text):
+            continue
+        rest = body[i + 1 :]
+        if any(match_item(p.text) and not _closing_call(p.text) for p in rest):
+            continue
+        if not call and len(rest) > _VOCATIVE_CLOSING_TAIL and not all(_closing_like(p.text) for p in rest):
+            continue
+        return i
+    return len(body)
 
 
 def iter_paragraph_roles(speech: Speech) -> Iterable[tuple[str, Paragraph]]:

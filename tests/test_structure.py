@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from assistant.loaders import read_speech, speech_files
 from assistant.structure import (
@@ -479,3 +480,173 @@ def test_cn_number_round_trip_1_to_99():
     ]
     assert cn_number("") == 0
     assert cn_number("百") == 0
+
+
+# --------------------------------------------------------------------------- every common form of opening and closing
+# tests/data/speech_forms: speeches written for these tests (not from the corpus), one per form of opening and
+# closing of a 讲话稿 / 致辞; expected.yaml lists, by hand, the paragraphs of each section by the start of their text.
+
+FORMS = ROOT / "tests" / "data" / "speech_forms"
+FORMS_EXPECTED = yaml.safe_load((FORMS / "expected.yaml").read_text(encoding="utf-8"))
+
+
+def _starts(paras) -> list[str]:
+    return [p.text for p in paras]
+
+
+def _assert_paragraphs(paras, prefixes, what):
+    texts = _starts(paras)
+    assert len(texts) == len(prefixes), (what, [t[:20] for t in texts])
+    for text, prefix in zip(texts, prefixes):
+        assert text.startswith(prefix), (what, text[:40], prefix)
+
+
+def test_forms_set_is_complete():
+    files = sorted(p.name for p in speech_files(FORMS))
+    assert files == sorted(FORMS_EXPECTED), "every speech in speech_forms has its expected labels and vice versa"
+    assert len(files) >= 13
+
+
+@pytest.mark.parametrize("name", sorted(FORMS_EXPECTED), ids=lambda n: n.split("_", 1)[0])
+def test_speech_form(name):
+    exp = FORMS_EXPECTED[name]
+    text = read_speech(FORMS / name)
+    s = parse(text)
+    assert s.title == exp["title"]
+    _assert_paragraphs(s.opening, exp["opening"], "opening")
+    if exp["transition"] is None:
+        assert s.transition is None, s.transition.text[:40]
+    else:
+        assert s.transition is not None and s.transition.text.startswith(exp["transition"])
+    assert [p.heading for p in s.parts] == exp["parts"]
+    assert [len(p.items) for p in s.parts] == exp["items"]
+    _assert_paragraphs(s.closing, exp["closing"], "closing")
+    assert_offsets(s)
+    # no text is lost, nothing is counted twice: every body line is in exactly one section, in order
+    body_lines = [ln.strip() for ln in text[s.body_start:].splitlines() if ln.strip()]
+    assert [p.text for _, p in iter_paragraph_roles(s)] == body_lines
+    # the parts are exactly the lines between their heading and the next heading (or the closing)
+    for k, part in enumerate(s.parts):
+        start = body_lines.index(part.heading_line.text) + 1
+        end = (body_lines.index(s.parts[k + 1].heading_line.text) if k + 1 < len(s.parts)
+               else len(body_lines) - len(s.closing))
+        assert _starts(part.paragraphs) == body_lines[start:end]
+
+
+def _form(name: str) -> Speech:
+    return parse(read_speech(FORMS / name))
+
+
+def test_salutation_line_is_the_first_line_of_the_opening_not_the_title():
+    s = _form("01_salutation_occasion_report_transition.txt")
+    assert s.title == ""  # 同志们： is no title
+    assert s.opening[0].text == "同志们："
+    assert s.opening[0].start == 0 and s.body_start == 0
+    roles = list(iter_paragraph_roles(s))
+    assert roles[0] == ("opening", s.opening[0]) and roles[1][0] == "opening"
+    assert roles[1][1].text.startswith("今天，县委、县政府召开")
+
+
+@pytest.mark.parametrize("name", ["04_salutation_occasion_with_transition_sentence.txt",
+                                  "07_thanks_first_with_transition_sentence.txt",
+                                  "12_salutation_occasion_greeting_jiangjidian.txt"])
+def test_occasion_paragraph_ending_with_the_points_is_opening_not_transition(name):
+    s = _form(name)
+    assert s.transition is None
+    occasion = s.opening[-1].text
+    assert re.search(r"今天|首先，我代表", occasion) and re.search(r"讲[三几]点意见。$", occasion)
+    chunks_roles = {role for role, p in iter_paragraph_roles(s) if p.text == occasion}
+    assert chunks_roles == {"opening"}
+
+
+def test_a_report_paragraph_is_the_transition_even_after_a_salutation_only():
+    text = "同志们：\n刚才，张明同志作了工作报告，我完全同意。今天召开的这次会议很重要。下面，我讲三点意见。\n" \
+           f"{H1}\n{P1}\n{H2}\n一是要抓项目。\n二是要抓招商。\n{H3}\n{P3}\n{CLOSE}\n"
+    s = parse(text)
+    assert _starts(s.opening) == ["同志们："]
+    assert s.transition.text.startswith("刚才，张明同志")
+
+
+def test_salutation_with_greeting_then_occasion_with_the_points():
+    text = "同志们：大家好！\n今天，我们召开全区工作会议，部署今年任务。下面，我讲三点意见。\n" \
+           f"{H1}\n{P1}\n{H2}\n一是要抓项目。\n二是要抓招商。\n{H3}\n{P3}\n{CLOSE}\n"
+    s = parse(text)
+    assert s.title == ""
+    assert [p.text[:5] for p in s.opening] == ["同志们：大", "今天，我们"]
+    assert s.transition is None
+    assert _starts(s.closing) == [CLOSE]
+
+
+def test_thanks_first_opening_with_salutation():
+    s = _form("06_thanks_first_then_occasion.txt")
+    assert [p.text[:5] for p in s.opening] == ["同志们：", "首先，我代", "今天，我们"]
+    assert s.transition.text.startswith("刚才") and s.transition.text.endswith("下面，我再强调三点。")
+
+
+def test_zhici_closing_with_yuzhu_and_thanks():
+    s = _form("03_zhici_respectful_salutation_yuzhu.txt")
+    assert s.opening[0].text == "尊敬的各位领导、各位来宾，女士们、先生们："
+    assert _starts(s.closing)[-1] == "谢谢大家！"
+    assert s.closing[0].text.startswith("最后，预祝") and "圆满成功" in s.closing[0].text
+    # the closing is not swallowed by part 三
+    assert all("预祝" not in p.text and "谢谢" not in p.text for p in s.part(3).paragraphs)
+
+
+def test_zhici_without_headings_closing_and_mid_speech_vocative():
+    s = _form("10_zhici_no_headings.txt")
+    assert s.parts == []
+    assert _starts(s.closing)[0].startswith("最后，预祝") and _starts(s.closing)[1] == "谢谢大家！"
+    # 女士们、先生们，…… in the middle of the speech is its body, not the start of the closing
+    assert any(p.text.startswith("女士们、先生们，") for p in s.opening)
+
+
+def test_closing_that_starts_with_zuihou_is_not_an_item():
+    s = _form("08_closing_zuihou_after_order_items.txt")
+    assert [i.marker for i in s.part(3).items] == ["首先", "其次", "再次"]
+    assert len(s.closing) == 1 and s.closing[0].text.startswith("最后，我代表区委")
+    assert s.part(3).paragraphs[-1].text.startswith("再次，要加强队伍建设")
+    assert s.closing[0].text not in s.part(3).body
+
+
+def test_zuihou_item_and_rang_women_de_stay_in_the_part():
+    s = _form("09_order_items_then_vocative_closing.txt")
+    three = s.part(3)
+    assert [i.marker for i in three.items] == ["首先", "其次", "最后"]
+    assert "让我们的学生家长" in three.items[-1].text  # 让我们的…… is no call to action
+    assert len(s.closing) == 1 and s.closing[0].text.startswith("同志们，") and "让我们" not in s.closing[0].text
+
+
+def test_closing_without_rang_women_and_other_vocatives():
+    # 同志们，……任务艰巨、使命光荣。……努力奋斗！
+    s = _form("12_salutation_occasion_greeting_jiangjidian.txt")
+    assert len(s.closing) == 1 and s.closing[0].text.endswith("努力奋斗！")
+    # 同志们、朋友们，…… then 让我们……
+    s = _form("07_thanks_first_with_transition_sentence.txt")
+    assert [p.text[:7] for p in s.closing] == ["同志们、朋友们", "让我们从自身做"]
+
+
+def test_vocative_inside_the_last_part_is_not_the_closing():
+    s = _form("02_title_two_salutations_greeting.txt")
+    assert any(p.text.startswith("各位代表，新一届") for p in s.part(3).paragraphs)
+    s = _form("11_front_matter_comma_salutation_trap.txt")
+    assert s.part(3).paragraphs[-1].text.startswith("受表彰的同志们，")
+    assert s.closing[0].text.startswith("同志们，朋友们，")
+
+
+def test_closing_call_then_thanks_without_vocative():
+    s = _form("13_occasion_zhiji_rangwomen_thanks.txt")
+    assert [p.text[:5] for p in s.closing] == ["让我们携起", "谢谢大家！"]
+
+
+def test_salutation_and_transition_helpers():
+    from assistant.structure import is_salutation, is_transition
+
+    for line in ["同志们：", "各位代表、同志们：", "尊敬的各位领导、各位来宾，女士们、先生们：", "同志们，朋友们：",
+                 "各位同志：", "尊敬的王书记、各位来宾:", "同志们：大家好！", "各位来宾：上午好！"]:
+        assert is_salutation(line), line
+    for line in ["下面，我讲三点意见：", "在全县工作会议上的讲话", "主要任务是：", "同志们，今天我们召开大会。"]:
+        assert not is_salutation(line), line
+    assert is_transition("下面，我就做好全县工会工作讲三点意见。")
+    assert is_transition("借此机会，我就做好老龄工作讲几点意见。")
+    assert is_transition("我再强调三个方面的问题。")
+    assert not is_transition("今天，县委召开全县工作会议。")
