@@ -40,6 +40,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Literal, Sequence
 
+from . import icons
 from .structure import (
     Item,
     Paragraph,
@@ -124,7 +125,7 @@ _COUNT_HINT = re.compile(r"(?:讲|谈|提|强调)(?:以下|如下)?([一二三�
 _LEAD_CHARS = "的和与及是要了在把将对为"  # trimmed from the start of a phrase
 _TAIL_CHARS = "的和与及要在把对"  # trimmed from its end
 _ORDER_NAMES = {1: "首先", 2: "其次", 3: "再次"}
-_ICON = {"ok": "✓", "warn": "⚠", "error": "✗"}
+_ICON = {"ok": icons.OK, "warn": icons.WARN, "error": icons.ERROR}
 
 
 # --------------------------------------------------------------------------- data
@@ -262,7 +263,7 @@ class CheckReport:
                 continue
             bad = [i for i in items if i.level != "ok"]
             if not bad:
-                lines.append(f"- ✓ {title}：" + "；".join(i.message for i in items))
+                lines.append(f"- {icons.OK} {title}：" + "；".join(i.message for i in items))
             else:
                 for i in bad:
                     lines.append(f"- {_ICON[i.level]} {i.message}")
@@ -282,11 +283,11 @@ class CheckReport:
                 else:
                     shown_intro = shown_intro or key == "intro"
                     label = f"{b.budget_chars}" + ("（开场+过渡）" if key == "intro" else "")
-                    row += f" {label} | {'✓' if b.fits else f'⚠ 超 {b.over_chars} 字'} |"
+                    row += f" {label} | {icons.OK if b.fits else f'{icons.WARN} 超 {b.over_chars} 字'} |"
             lines.append(row)
         total = f"| **合计** | **{self.chars}** | **{self.minutes:g}** |"
         if with_budget:
-            total += f" {self.budget_chars} | {'✓' if self.fits else f'⚠ 超 {self.over_chars} 字'} |"
+            total += f" {self.budget_chars} | {icons.OK if self.fits else f'{icons.WARN} 超 {self.over_chars} 字'} |"
         lines.append(total)
         return "\n".join(lines)
 

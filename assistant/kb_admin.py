@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import icons
 from .chunking import SEARCH_PARTS, SEARCH_ROLES
 from .knowledge_base import KnowledgeBase, content_hash
 from .loaders import SUPPORTED, LoadError, read_speech
@@ -73,10 +74,10 @@ def add_files(kb: KnowledgeBase, files: list[Path], names: list[str] | None = No
         shown = names[i] if names else Path(f).name
         pv, text = _read_for_upload(Path(f), shown)
         if pv.error:
-            lines.append(f"✗ {pv.name}：{pv.error}")
+            lines.append(f"{icons.ERROR} {pv.name}：{pv.error}")
             continue
         if content_hash(text) in known:
-            lines.append(f"✗ {pv.name}：知识库里已有内容相同的讲话，未重复加入。")
+            lines.append(f"{icons.ERROR} {pv.name}：知识库里已有内容相同的讲话，未重复加入。")
             continue
         target = folder / pv.name
         if target.exists():
@@ -90,7 +91,7 @@ def add_files(kb: KnowledgeBase, files: list[Path], names: list[str] | None = No
         os.replace(tmp, target)
         known.add(content_hash(text))
         added.append(target)
-        lines.append(f"✓ {target.name}：{pv.title}（{len(pv.parts)} 个部分，{pv.chars} 字）")
+        lines.append(f"{icons.OK} {target.name}：{pv.title}（{len(pv.parts)} 个部分，{pv.chars} 字）")
     if added:
         try:
             report = kb.ingest(folder, progress=progress)
@@ -109,7 +110,7 @@ def remove_files(kb: KnowledgeBase, names: list[str]) -> str:
     for name in names:
         name = safe_name(name)
         if name not in sources:
-            lines.append(f"✗ {name}：知识库里没有这篇。")
+            lines.append(f"{icons.ERROR} {name}：知识库里没有这篇。")
             continue
         path = Path(sources[name].get("path", folder / name))
         trash = kb.settings.data_dir / "removed"
@@ -117,7 +118,7 @@ def remove_files(kb: KnowledgeBase, names: list[str]) -> str:
         if path.exists() and path.resolve().is_relative_to(folder.resolve()):
             os.replace(path, trash / name)  # kept aside, not destroyed
         kb.remove([name])
-        lines.append(f"✓ 已移除 {name}（原文件已移到数据目录的 removed 文件夹，可以找回）")
+        lines.append(f"{icons.OK} 已移除 {name}（原文件已移到数据目录的 removed 文件夹，可以找回）")
     return "\n".join(lines)
 
 

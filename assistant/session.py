@@ -19,6 +19,7 @@ from datetime import date
 from typing import Iterator, Literal
 
 from . import guard as guards
+from . import icons
 from . import intent as intents
 from . import placeholders, repair
 from .brief import Brief
@@ -1013,13 +1014,13 @@ class Session:
             return "文档还是空的。"
         out = [self.check_report(sources=[p.text for p in self.seen_passages.values()] or None).markdown()]
         open_n = len(self.ledger.open_entries())
-        out.append(f"\n**空白**：{open_n} 处待填" if open_n else "\n**空白**：✓ 没有待填空白")
+        out.append(f"\n**空白**：{open_n} 处待填" if open_n else f"\n**空白**：{icons.OK} 没有待填空白")
         for issue in placeholders.consistency_issues(self.doc.text(), self.ledger):
-            out.append(f"- ⚠ {issue}")
+            out.append(f"- {icons.WARN} {issue}")
         warnings = self.term_warnings()
         if warnings:
             out.append(f"\n**提法提示**（按讲话日期 {self.speech_date:%Y-%m-%d}）：")
-            out += [f"- ⚠ “{w.term}” → {w.suggestion}。{w.note}" for w in warnings[:12]]
+            out += [f"- {icons.WARN} “{w.term}” → {w.suggestion}。{w.note}" for w in warnings[:12]]
         return "\n".join(out)
 
     def check_report(self, sources: list[str] | None = None):

@@ -139,22 +139,13 @@ def test_the_reporter_the_user_named_is_in_the_transition():
     assert "王惠兰同志" in text and "XX同志" not in text
 
 
-def test_empty_reply_is_refused_and_document_unchanged():
+@pytest.mark.parametrize("part", ["第二部分", "第一部分"])  # items (tasks) and argued paragraphs (significance)
+def test_a_part_the_model_wrote_nothing_for_is_refused_and_the_document_unchanged(part):
     s = make_session()
-    run(s, "写第二部分")
+    run(s, f"写{part}")
     before = s.doc.text()
     s.drafter.use_model(scripted(lambda p: ""))
-    ev = final(run(s, "重写第二部分"))
-    assert ev.kind == "error"
-    assert s.doc.text() == before
-
-
-def test_a_part_the_model_wrote_nothing_for_is_refused_too():
-    s = make_session()
-    run(s, "写第一部分")
-    before = s.doc.text()
-    s.drafter.use_model(scripted(lambda p: ""))
-    ev = final(run(s, "重写第一部分"))
+    ev = final(run(s, f"重写{part}"))
     assert ev.kind == "error", ev.text
     assert s.doc.text() == before
 
