@@ -93,6 +93,12 @@ def make_embeddings(settings: Settings) -> Embeddings:
 
 def describe(settings: Settings) -> str:
     """A one-line description of the configured providers, without secrets."""
+    # parts separated by spaces: a Markdown page linkifies the endpoint URL up to the next whitespace
+    return " · ".join(describe_parts(settings))
+
+
+def describe_parts(settings: Settings) -> list[str]:
+    """The chat model, the embedding model and the speech store, each as one line, without secrets."""
     provider = settings.resolved_chat_provider
     if provider == "local":
         chat = f"本地模型 {settings.resolved_gguf.name}"
@@ -100,6 +106,5 @@ def describe(settings: Settings) -> str:
         chat = f"{settings.openai_model} @ {settings.openai_base_url or 'api.openai.com'}"
     from .store import describe_store
 
-    # parts separated by spaces: a Markdown page linkifies the endpoint URL up to the next whitespace
-    return " · ".join([f"对话模型：{chat}", f"向量模型：{settings.embedding_provider}",
-                       f"讲稿存储：{describe_store(settings.resolved_sessions_url)}"])
+    return [f"对话模型：{chat}", f"向量模型：{settings.embedding_provider}",
+            f"讲稿存储：{describe_store(settings.resolved_sessions_url)}"]

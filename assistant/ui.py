@@ -266,10 +266,10 @@ def welcome_text(settings) -> str:
 
 def about_text(services: Services) -> str:
     """The 关于 tab: the technical facts a user cannot act on, kept out of the main page."""
-    from .providers import describe
+    from .providers import describe_parts
 
     s = services.settings
-    lines = ["### 关于讲稿助手", "", *[f"- {html.escape(part)}" for part in describe(s).split(" · ")],
+    lines = ["### 关于讲稿助手", "", *[f"- {html.escape(part)}" for part in describe_parts(s)],
              f"- 知识库：{len(services.kb.sources())} 篇讲话，{services.kb.count()} 个片段",
              f"- 上传限制：每个文件 {s.max_upload_mb} MB；支持 .txt（UTF-8 或 GBK）、.md、.docx",
              f"- 同时处理的请求：{s.concurrency} 个；本地模型一次只写一段，其余请求排队，排队时会告诉您前面还有几个",
