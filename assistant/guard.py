@@ -23,15 +23,32 @@ _GENERIC_PLACE = set("全区 全县 全市 全镇 全乡 我区 我县 我市 �
                      "开发区 示范区 试验区 功能区 城乡 县乡 镇乡 省市 市县 区县 县市".split())
 COMMON_WORD_FREQ = 200  # jieba counts: a place stem rarer than this is a name (青川 12, 云岭 60, 昌平 171), not a word (科教 302, 新城 824)
 
-_FESTIVAL = (r"(?:节日|新春|新年|春节|元旦|元宵|端午|中秋|重阳|国庆|教师节|护士节|记者节|三八节?|妇女节|五一|劳动节|"
-             r"五四|青年节|七一|八一|建军节|六一|儿童节|丰收节)")
-_WISH = _FESTIVAL + r"(?:快乐|安康|愉快|吉祥)"
+FESTIVALS = {  # a festival word → the words a user would use to name that occasion (the judge uses the same table)
+    "春节": ("春节", "新春", "团拜", "拜年", "过年"), "新春": ("春节", "新春", "团拜", "拜年"),
+    "拜年": ("春节", "新春", "团拜", "拜年"), "元旦": ("元旦", "新年"), "元宵": ("元宵",), "端午": ("端午",),
+    "中秋": ("中秋",), "重阳": ("重阳", "敬老"), "国庆": ("国庆",), "五一": ("五一", "劳动节"),
+    "劳动节": ("五一", "劳动节"), "五四": ("五四", "青年节"), "青年节": ("五四", "青年节"), "三八": ("三八", "妇女节"),
+    "妇女节": ("三八", "妇女节"), "教师节": ("教师节",), "护士节": ("护士节",), "记者节": ("记者节",),
+    "丰收节": ("丰收节",), "儿童节": ("六一", "儿童节"), "建军节": ("八一", "建军"), "节日快乐": ("节",),
+}
+_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]?[”’」』）)]?")
+
+
+def unnamed_festivals(text: str, allowed: str) -> list[str]:
+    """Festival words in ``text`` for an occasion the user did not name: 春节 in a 丰收节 speech is as much an
+    invented fact as a name; a plain 节日快乐 fits any festival the user named."""
+    named = any(n in allowed for names in FESTIVALS.values() for n in names if n != "节")
+    out = []
+    for word, names in FESTIVALS.items():
+        if word not in text or (named if word == "节日快乐" else any(n in allowed for n in names)):
+            continue
+        out.append(word)
+    return out
 
 
 _NUM = "一二三四五六七八九十两百千零〇"
 _SPELLED = [
-    (re.compile(rf"第[{_NUM}]+(次|届)(?=[\u4e00-\u9fff]{{0,6}}(?:会|大会|代会|全会|会议|选举|代表))"),
-     lambda m: f"第X{m.group(1)}"),
+    (re.compile(rf"第[{_NUM}]+(次|届)"), lambda m: f"第X{m.group(1)}"),  # 第十二次党代会, 第一次来到: facts too
     (re.compile(rf"[{_NUM}]+(?:万|亿)(?:多|余)?(元|人次|人|名|户|亩|吨|平方米|册|件|个|家)"), lambda m: f"X万{m.group(1)}"),
     (re.compile(r"[〇零一二三四五六七八九○]{4}年"), lambda m: "20XX年"),
 ]
@@ -111,15 +128,22 @@ def _replace_words(text: str, word: str, blank: str) -> tuple[str, int]:
 
 
 def drop_festival_wishes(text: str, allowed: str) -> tuple[str, list[str]]:
-    """A festival wish in a list of wishes (祝大家节日快乐、工作顺利) when the user named no festival: the wish goes,
-    the list stays.  A lone wish (祝大家中秋快乐！) is left for the user to judge."""
-    if re.search(_FESTIVAL, allowed):
+    """A festival the user did not name: its wish in a list of wishes (祝大家春节快乐、工作顺利) goes and the list
+    stays; another sentence on it (值此中秋佳节之际……) goes too while the text has other sentences.  A reply that is
+    only that sentence (祝大家中秋快乐！) is left for the user to judge.  Returns (text, what was dropped)."""
+    words = unnamed_festivals(text, allowed)
+    if not words:
         return text, []
-    found = re.findall(_WISH + r"(?=、)|(?<=、)" + _WISH, text)
-    if not found:
-        return text, []
-    text = re.sub(_WISH + "、", "", text)
-    return re.sub("、" + _WISH, "", text), found
+    fest = "(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + ")"
+    wish = fest + r"(?:快乐|安康|愉快|吉祥)?" if "节日快乐" in words else fest + r"(?:节)?(?:快乐|安康|愉快|吉祥)"
+    found = re.findall(wish + r"(?=、)|(?<=、)" + wish, text)
+    text = re.sub("、" + wish + r"(?=[、！。，])", "", re.sub(wish + "、", "", text))
+    sentences = [m.group(0) for m in _SENTENCE.finditer(text)]
+    bad = [s for s in sentences if re.search(fest, s)]
+    if bad and len(bad) < len([s for s in sentences if s.strip()]):
+        found += [re.search(fest, s).group(0) for s in bad]
+        text = "".join(s for s in sentences if s not in bad)
+    return text, found
 
 
 def current_wording(text: str, speech_date: date | None, terms) -> tuple[str, list[str]]:

@@ -22,6 +22,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Iterable
 
+from .guard import FESTIVALS as guard_festivals
+
 JUDGES = ("echo", "topic", "wording", "invented", "corruption", "copy", "repetition", "structure", "length",
           "register", "fill")
 COPY_LIMIT = 30  # characters: a longer run copied verbatim from a past speech fails
@@ -235,14 +237,7 @@ _ADMIN = re.compile(rf"([{CJK}]{{2,3}})(省|市|区|县|镇|乡|街道)")
 _GENERIC_PLACE = set("全区 全县 全市 全镇 全乡 全省 我区 我县 我市 我镇 本区 本县 本市 各区 各县 各市 城区 市区 社区 园区 景区 辖区 "
                      "地区 片区 山区 郊区 新区 老区 街区 校区 矿区 灾区 库区 牧区 城镇 乡镇 村镇 城市 都市 开发区 示范区 试验区 "
                      "功能区 各乡镇 街道 社区 城乡 省市 市县 区县 县区 县市 县乡 镇村 省区 中心城区 主城区".split())
-FESTIVALS = {  # a festival word → the words a user would use to name that occasion
-    "春节": ("春节", "新春", "团拜", "拜年", "过年"), "新春": ("春节", "新春", "团拜", "拜年"),
-    "拜年": ("春节", "新春", "团拜", "拜年"), "元旦": ("元旦", "新年"), "元宵": ("元宵",), "端午": ("端午",),
-    "中秋": ("中秋",), "重阳": ("重阳", "敬老"), "国庆": ("国庆",), "五一": ("五一", "劳动节"),
-    "劳动节": ("五一", "劳动节"), "五四": ("五四", "青年节"), "青年节": ("五四", "青年节"), "三八": ("三八", "妇女节"),
-    "妇女节": ("三八", "妇女节"), "教师节": ("教师节",), "护士节": ("护士节",), "记者节": ("记者节",),
-    "丰收节": ("丰收节",), "儿童节": ("六一", "儿童节"), "建军节": ("八一", "建军"), "节日快乐": ("节",),
-}
+FESTIVALS = guard_festivals  # one table for the guard and this judge: a festival word → the words naming it
 
 
 _FUNCTION_CHARS = set("和与及或要为在是的了把被对向从给以将使让等并且也都就又这那其各该每全本我")

@@ -24,7 +24,7 @@ from . import intent as intents
 from . import placeholders, repair
 from .brief import Brief
 from .checks import run_checks
-from .composer import Composer, Job, Piece, Written, clean_paragraph, item_topics, role_of
+from .composer import Composer, Job, Piece, Written, clean_paragraph, drop_section_repeats, item_topics, role_of
 from .diff import diff_summary
 from .document import Document, outline_text, part_key, section_label
 from .drafting import Drafter, first_paragraph
@@ -418,8 +418,10 @@ class Session:
         if not fixed.ok:
             yield Event("error", f"{label}没有写入：{fixed.error}")
             return
-        text, filled = self._apply_known(fixed.text)
+        text, repeats = drop_section_repeats(fixed.text, self.allowed_text())
+        text, filled = self._apply_known(text)
         notes = written.notes + fixed.notes + self._copy_notes(text, written.passages)
+        notes += [f"删去了{repeats}句与本段前文重复的话"] if repeats else []
         new = self.doc.copy()
         new.set(key, text)
         self._commit(new, f"起草{label}", key)
@@ -738,6 +740,9 @@ class Session:
                 if count_chars("\n".join(l for l in out if l.strip())) >= 0.85 * target:
                     break
             text = "\n".join(l for l in out if l.strip())
+        text, repeats = drop_section_repeats(text, allowed)
+        if repeats:
+            notes.append(f"删去了{repeats}句与本段前文重复的话")
         why = repair.check_refined(original, text)
         if why:
             return repair.Repaired("", error=why + "，为保持结构，原文保留。可以换个说法再试。")

@@ -181,3 +181,46 @@ def test_a_part_refined_to_twice_its_length_grows_in_its_short_items_and_keeps_i
     assert len(third) > len("三是维护妇女儿童合法权益。") + 20
     from assistant.judges import chars
     assert chars(new) >= 0.8 * 400
+
+
+PART_WITH_A_LOOP = ("二、扎实推进重点工作\n要重点抓好以下几个方面。\n"
+                    "一是加强科普阵地建设。要完善基层科普设施，提升科普服务能力，让群众就近享受科普服务。\n"
+                    "二是做好科技人才服务。要完善基层科普设施，提升科普服务能力，吸引更多人才。要搭建服务平台。")
+
+
+def test_a_phrase_said_twice_in_a_part_is_said_once():
+    from assistant.composer import drop_section_repeats
+    from assistant.judges import repeated_run
+
+    assert repeated_run(PART_WITH_A_LOOP)  # the judge hears the loop
+    text, dropped = drop_section_repeats(PART_WITH_A_LOOP)
+    assert dropped == 1 and not repeated_run(text)
+    lines = text.split("\n")
+    assert lines[:3] == PART_WITH_A_LOOP.split("\n")[:3]  # heading, lead-in, the first item untouched
+    assert lines[3] == "二是做好科技人才服务。要搭建服务平台。"  # the headline stays, the repeat goes, the rest stays
+
+
+def test_a_repeat_of_a_code_owned_line_drops_the_models_sentence():
+    from assistant.composer import drop_section_repeats
+
+    text = ("三、加强组织领导\n要把科普工作摆上重要议程，切实加强组织领导，形成工作合力。"
+            "一是健全工作机制，要把科普工作摆上重要议程。")  # the model said the headline's phrase before it
+    out, dropped = drop_section_repeats(text.replace("。一是", "。\n一是"))
+    assert dropped == 1 and out == "三、加强组织领导\n一是健全工作机制，要把科普工作摆上重要议程。"
+
+
+def test_what_the_user_gave_may_be_said_twice():
+    from assistant.composer import drop_section_repeats
+
+    given = "提升科普服务能力，让群众就近享受"
+    text = f"一是加强阵地建设。要{given}科普服务。\n二是做好人才服务。还应{given}人才服务。"
+    assert drop_section_repeats(text, allowed=given) == (text, 0)
+
+
+def test_a_sentence_whose_main_clause_repeats_goes_whole():
+    """Dropping the repeated clause must not leave 「回顾这段时间以来。」 standing as a sentence."""
+    from assistant.composer import _drop_repeated_clauses
+
+    before = "全区科技工作取得了显著成绩，为经济社会发展作出了重要贡献。"
+    assert _drop_repeated_clauses("回顾这段时间以来，全区科技工作取得了显著成绩。", before) == ""
+    assert _drop_repeated_clauses("我们要搭建平台，全区科技工作取得了显著成绩。", before) == "我们要搭建平台。"

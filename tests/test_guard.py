@@ -160,3 +160,20 @@ def test_no_blank_lands_inside_an_ordinary_word_across_a_longer_reply():
         if piece:
             assert piece in reply or piece in reply.replace("节日快乐、", ""), piece
     assert "要代表全区科技工作者发出倡议" in out and "推动科技事业的发展迈上新台阶" in out
+
+
+def test_a_festival_other_than_the_one_named_goes_from_a_festival_speech():
+    """丰收节 named by the user does not let 春节 in: a wish for it goes from the list, a sentence on it goes."""
+    allowed = "为农民丰收节庆祝活动写致辞，我是县长"
+    reply = "金秋时节，我们迎来了丰收节。值此春节来临之际，向大家拜个早年。祝大家春节快乐、身体健康！"
+    g = guard(reply, allowed, PASSAGES)
+    assert "丰收节" in g.text and "春节" not in g.text and "拜个早年" not in g.text
+    assert "祝大家身体健康！" in g.text
+    assert any("节日祝福" in n and "春节" in n for n in g.notes)
+
+
+def test_an_ordinal_nobody_gave_is_a_blank_wherever_it_stands():
+    g = guard("这是我第一次参加科协的会议。", ALLOWED, PASSAGES)
+    assert g.text == "这是我第X次参加科协的会议。" and "第一次" in g.blanked
+    # the meeting's own ordinal, given by the user, stays
+    assert guard("第五次代表大会胜利召开。", "区科协第五次代表大会", PASSAGES).text == "第五次代表大会胜利召开。"
