@@ -6,7 +6,7 @@ model or a temporary index is one argument away.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from langchain_core.embeddings import Embeddings
@@ -15,6 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from .drafting import Drafter
 from .offline import quiet_third_parties
 from .knowledge_base import KnowledgeBase
+from .live import LiveSessions
 from .retrieval import HybridSearcher
 from .session import Session
 from .settings import ROOT, Settings
@@ -30,6 +31,7 @@ class Services:
     drafter: Drafter
     store: SessionStore | None = None
     terms: list | None = None
+    live: LiveSessions = field(default_factory=LiveSessions)  # this server's sessions and their running turns
 
     def new_session(self) -> Session:
         s = Session(

@@ -205,6 +205,33 @@ def run_turn(session: Session, message: str, history: list, selection: str | Non
         yield history, (panels(session) if ev.kind in ("message", "error", "section") else None)
 
 
+def chat_of(session: Session) -> list[dict]:
+    """The chat as the session recorded it (a page reopened or reloaded shows it)."""
+    return [{**m, "content": _md(m["content"])} for m in session.messages if m.get("role") in ("user", "assistant")]
+
+
+def browser_secret(settings) -> str:
+    """The key the browser's copy of the session id is sealed with; kept in the data folder, so that a page
+    reloaded after the server restarted still finds its speech."""
+    import secrets
+
+    path = Path(settings.data_dir) / "browser.key"
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key) >= 16:
+            return key
+    except OSError:
+        pass
+    key = secrets.token_urlsafe(24)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(key, encoding="utf-8")
+        path.chmod(0o600)
+    except OSError:  # a read-only data folder: the id is kept for this server run only
+        pass
+    return key
+
+
 def stop_turn(session: Session | None) -> str:
     """The stop button: ends only this user's running turn; what was already accepted stays."""
     if session is not None and session.cancel():
@@ -304,6 +331,9 @@ class _Page:
         self.services = services
         self.state = gr.State(None)
         self.selection = gr.State("")
+        # the session's id, kept by the browser: a reload (or a tab reopened) comes back to the same speech
+        self.sid = gr.BrowserState(None, storage_key="speech-assistant-session", secret=browser_secret(services.settings))
+        self.follow = gr.Timer(2.0, active=False)  # after a reload during a turn: follow the turn still running
         self.chatbot = None
         self.msg = None
         self.panel_outputs: list = []
@@ -318,9 +348,41 @@ class _Page:
 
     def persist(self, session, request) -> str | None:
         """Save the session; a note when it had to be kept as a copy (saved meanwhile elsewhere)."""
+        note = None
         if self.services.store is not None and not session.doc.is_empty:
-            return persist_session(self.services.store, session, self.owner(request))
-        return None
+            note = persist_session(self.services.store, session, self.owner(request))
+        self.services.live.remember(session, self.owner(request))
+        return note
+
+    def live_or_saved(self, sid, entry, request):
+        """The live session with this id while it is running a turn or is as new as the saved one; else the saved
+        one (another replica or tab may have saved a newer version meanwhile); None when neither exists."""
+        live = self.services.live.find(sid, self.owner(request))
+        if live is not None and (live.busy or entry is None or entry[1] <= live.rev):
+            return live
+        if entry is None:
+            return None
+        fresh = self.services.new_session()
+        fresh.restore_state(entry[0])
+        fresh.rev = entry[1]
+        return fresh
+
+    def attach(self, session, sid, request):
+        """The session a page arriving with ``sid`` should show: the live one (a turn may still be running in
+        it), else the saved one, else ``session`` or a new one."""
+        if session is None and sid:
+            entry = None
+            if self.services.store is not None:
+                entry, _ = try_store(lambda: self.services.store.load_entry(sid, owner=self.owner(request)))
+            session = self.live_or_saved(sid, entry, request)
+        session = self.ensure(session)
+        self.services.live.remember(session, self.owner(request))
+        return session
+
+    @staticmethod
+    def keep_id(session):
+        """The browser keeps the session's id (it changes when the session is opened, made new or kept as a copy)."""
+        return session.id if session is not None else gr.skip()
 
     @property
     def outputs(self) -> list:
@@ -328,18 +390,34 @@ class _Page:
         # the box must take one (refused aloud, kept) — a hidden box keeps the API's outputs as they were
         return [self.sink, self.chatbot, self.state, self.selection] + self.panel_outputs
 
-    def send(self, message, history, session, sel, request: gr.Request):
-        session = self.ensure(session)
+    def _turn(self, session, message, history, sel, request):
+        """The turn and its saving, as one run: it goes on to the end when the page stops following it."""
         hist, notes = history, []
         for hist, pan in run_turn(session, message, history, sel):
             if pan is not None:  # each accepted section is saved at once: a reload mid-speech finds it
                 notes.append(self.persist(session, request))
-            # the message box is left alone (accept() emptied it): what the user types meanwhile stays there
-            yield (gr.skip(), hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
+            yield hist, pan
         notes.append(self.persist(session, request))
         note = "\n\n".join(dict.fromkeys(n for n in notes if n))
         if note:  # the panels again (and the session's new id), so that API clients get the document too
-            yield (gr.skip(), list(hist or []) + [{"role": "assistant", "content": note}], session, "") + panels(session)
+            yield list(hist or []) + [{"role": "assistant", "content": note}], panels(session)
+
+    def send(self, message, history, session, sel, request: gr.Request):
+        session = self.ensure(session)
+        self.services.live.remember(session, self.owner(request))
+        for hist, pan in self.services.live.run(session, self._turn(session, message, history, sel, request)):
+            # the message box is left alone (accept() emptied it): what the user types meanwhile stays there
+            yield (gr.skip(), hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
+
+    def following(self, session):
+        """A timer tick on a page that came back during a turn: the turn's latest view; the timer stops with it."""
+        if session is None:
+            return (gr.skip(), gr.Timer(active=False)) + tuple(gr.skip() for _ in range(PANEL_COUNT))
+        latest = self.services.live.latest(session)
+        hist = latest[0] if latest else chat_of(session)
+        if session.busy:
+            return (hist, gr.Timer(active=True)) + panels(session)
+        return (chat_of(session), gr.Timer(active=False)) + panels(session)
 
     def command(self, text: str):
         """A button that says ``text`` in the chat."""
@@ -389,7 +467,8 @@ def _wire_chat(page: _Page) -> None:
 
     page.msg.submit(accept, [page.msg, page.state], [page.msg, pending, page.notice], queue=False,
                     api_visibility="private", trigger_mode="multiple").then(
-        page.send, [pending] + inputs, page.outputs, api_name="chat")
+        page.send, [pending] + inputs, page.outputs, api_name="chat").then(
+        page.keep_id, [page.state], [page.sid], api_visibility="private")
 
     def example(history, session, sel, evt: gr.SelectData, request: gr.Request):
         text = evt.value.get("text", "") if isinstance(evt.value, dict) else str(evt.value or "")
@@ -573,14 +652,13 @@ def _sessions_tab(page: _Page):
                            if (sid and services.store) else (None, None))
             if entry is None:  # the chat and document in this window stay as they are
                 return (session, gr.update(), note or "没有找到这篇讲稿。") + panels(session)
-            fresh = services.new_session()
-            fresh.restore_state(entry[0])
-            fresh.rev = entry[1]
-            chat = [{**m, "content": _md(m["content"])} for m in fresh.messages if m.get("role") in ("user", "assistant")]
-            return (fresh, chat, f"已打开：{fresh.display_title()}") + panels(fresh)
+            fresh = page.live_or_saved(sid, entry, request)  # a turn running in another tab: that live speech
+            services.live.remember(fresh, page.owner(request))
+            return (fresh, chat_of(fresh), f"已打开：{fresh.display_title()}") + panels(fresh)
 
         def new_session(request: gr.Request):
             fresh = services.new_session()
+            services.live.remember(fresh, page.owner(request))
             return (fresh, [], "已新建讲稿。") + panels(fresh)
 
         def delete_session(sid, request: gr.Request):
@@ -610,8 +688,10 @@ def _sessions_tab(page: _Page):
 
         sessions_tab.select(refresh_sessions, None, [session_list])
         session_outputs = [page.state, page.chatbot, session_info] + page.panel_outputs
-        open_btn.click(open_session, [session_list, page.state], session_outputs, api_name="session_open")
-        new_btn.click(new_session, None, session_outputs, api_name="session_new")
+        open_btn.click(open_session, [session_list, page.state], session_outputs, api_name="session_open").then(
+            page.keep_id, [page.state], [page.sid], api_visibility="private")
+        new_btn.click(new_session, None, session_outputs, api_name="session_new").then(
+            page.keep_id, [page.state], [page.sid], api_visibility="private")
         delete_btn.click(delete_session, [session_list], [session_list, session_info], api_name="session_delete")
         rename_btn.click(rename_session, [session_list, rename_text, page.state], [session_list, session_info, page.state],
                          api_name="session_rename")
@@ -759,10 +839,21 @@ def build_app(services: Services) -> gr.Blocks:
         for wire in (wire_doc, wire_sources, wire_checks, wire_ledger, wire_versions, wire_export, wire_sessions, wire_kb):
             wire()
 
+        def restore(session, sid, request: gr.Request):
+            """The browser's session id → the same speech, chat and versions; a turn still running is followed."""
+            session = page.attach(session, sid, request)
+            latest = services.live.latest(session) if session.busy else None
+            chat = latest[0] if latest else chat_of(session)
+            return (session, session.id, chat, gr.Timer(active=session.busy)) + panels(session)
+
         def on_load(session, request: gr.Request):
             session = page.ensure(session)
             return ((session, gr.update(choices=page.session_choices(request)), kb_rows(services), about_text(services))
                     + panels(session))
 
-        demo.load(on_load, [page.state], [page.state, session_list, kb_table, about] + page.panel_outputs)
+        demo.load(restore, [page.state, page.sid], [page.state, page.sid, page.chatbot, page.follow] + page.panel_outputs,
+                  api_visibility="private").then(
+            on_load, [page.state], [page.state, session_list, kb_table, about] + page.panel_outputs)
+        page.follow.tick(page.following, [page.state], [page.chatbot, page.follow] + page.panel_outputs,
+                         api_visibility="private", queue=False)
     return demo
