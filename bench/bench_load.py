@@ -17,6 +17,13 @@ each model request arrived, which gives the most model streams that were in flig
 (the queue's concurrency limit at work).
 
     .venv/bin/python bench/bench_load.py [sessions] [turns] [deadline_s]
+    .venv/bin/python bench/bench_load.py --local [sessions]      # the real local model (default 4 sessions)
+
+``--local``: the real local model (llama.cpp server, one request at a time) behind one app's services, as
+``make run`` has them (one Drafter and its queue for every session).  ``sessions`` sessions each draft the
+opening for their own occasion at the same moment, and one more session sends 「🎉🎉👍🙏」 (a model
+classification) while they run.  Reports turns completed, errors, turns aborted or lost, whether each document
+names its own occasion and no other's, and the queue wait (time in the app's model queue, per model call) p50/p95.
 """
 
 from __future__ import annotations
@@ -30,9 +37,11 @@ from pathlib import Path
 
 import _common as C
 
-SESSIONS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-TURNS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-DEADLINE_S = float(sys.argv[3]) if len(sys.argv) > 3 else 60.0
+LOCAL = "--local" in sys.argv
+ARGS = [a for a in sys.argv[1:] if a != "--local"]
+SESSIONS = int(ARGS[0]) if ARGS else (4 if LOCAL else 20)
+TURNS = int(ARGS[1]) if len(ARGS) > 1 else 5
+DEADLINE_S = float(ARGS[2]) if len(ARGS) > 2 else 60.0
 PER_TOKEN_S = 0.02
 CHUNK = 3
 DISTRICTS = ["东城", "西城", "南湖", "北山", "青川", "白沙", "红岩", "金水", "银河", "玉泉",
@@ -144,8 +153,90 @@ def run_phase(app, n_sessions: int, turns: int, deadline_s: float, per_token_s: 
     }
 
 
+def run_local(n_sessions: int) -> dict:
+    """``n_sessions`` openings at once on the real local model, and an emoji from one more session meanwhile."""
+    from assistant import model_gate
+    from assistant.providers import stop_local_server
+    from assistant.runtime import build_services
+    from assistant.settings import Settings
+
+    waits: list[float] = []
+    enter = model_gate.ModelGate.enter
+
+    def timed_enter(self, cancelled=lambda: False):
+        t0 = time.perf_counter()
+        ticket = yield from enter(self, cancelled)
+        waits.append(time.perf_counter() - t0)
+        return ticket
+
+    model_gate.ModelGate.enter = timed_enter
+    with tempfile.TemporaryDirectory(prefix="bench-load-local-") as tmp:
+        data = C.copy_index(Path(tmp) / "data")
+        services = build_services(Settings(chat_provider="local", data_dir=data))
+        names = [occasion(i) for i in range(n_sessions)]
+        results: dict[str, dict] = {}
+
+        def worker(key: str, message: str, delay: float = 0.0):
+            time.sleep(delay)
+            session = services.new_session()
+            t0 = time.perf_counter()
+            events = list(session.turn(message))
+            results[key] = {"s": time.perf_counter() - t0, "events": events, "doc": session.doc.text(),
+                            "first_text_s": session.last.timing.get("ttft_s")}
+
+        try:
+            t0 = time.perf_counter()
+            threads = [threading.Thread(target=worker, args=(occ, f"为{occ}写开场白")) for occ in names]
+            threads.append(threading.Thread(target=worker, args=("emoji", "🎉🎉👍🙏", 5.0)))
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(1800)
+            wall = time.perf_counter() - t0
+        finally:
+            stop_local_server()
+            model_gate.ModelGate.enter = enter
+    done, errors, lost, isolation = 0, [], 0, 0
+    for occ in names:
+        r = results.get(occ)
+        if r is None:
+            errors.append(f"{occ}: no result")
+            continue
+        final = r["events"][-1].text if r["events"] else ""
+        bad = [e.text for e in r["events"] if e.kind == "error"]
+        lost += sum("中断" in t for t in bad)
+        if bad or "已起草开场白" not in final:
+            errors.append(f"{occ}: {(bad or [final])[0][:120]}")
+        else:
+            done += 1
+        isolation += any(o in r["doc"] for o in names if o != occ)
+    emoji = results.get("emoji")
+    emoji_reply = emoji["events"][-1].text[:80] if emoji and emoji["events"] else "(none)"
+    return {"sessions": n_sessions, "completed": done, "errors": len(errors), "lost_or_aborted": lost,
+            "isolation_violations": isolation, "wall_s": wall, "turn_s": sorted(round(results[o]["s"], 1) for o in names if o in results),
+            "queue_wait_p50_s": C.pct(waits, 50), "queue_wait_p95_s": C.pct(waits, 95), "model_calls": len(waits),
+            "emoji_reply": emoji_reply, "error_samples": errors[:5]}
+
+
+def main_local() -> int:
+    print(C.load_note(), flush=True)
+    r = run_local(SESSIONS)
+    C.table(["sessions", "completed", "errors", "lost/aborted", "isolation", "wall s", "queue wait p50 s",
+             "queue wait p95 s", "model calls"],
+            [[r["sessions"], r["completed"], r["errors"], r["lost_or_aborted"], r["isolation_violations"], r["wall_s"],
+              r["queue_wait_p50_s"], r["queue_wait_p95_s"], r["model_calls"]]])
+    print(f"turn times: {r['turn_s']} s; the emoji session got: {r['emoji_reply']}")
+    for e in r["error_samples"]:
+        print(f"  error sample: {e}")
+    C.emit("load_local", r)
+    return 0 if r["errors"] == 0 and r["isolation_violations"] == 0 else 1
+
+
 def main() -> int:
     from tests.harness import LaunchedApp
+
+    if LOCAL:
+        return main_local()
 
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         app = LaunchedApp(Path(tmp), token_delay=PER_TOKEN_S)
