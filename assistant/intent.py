@@ -56,6 +56,7 @@ TargetKind = Literal[
 Action = Literal[
     "draft", "outline", "draft_all", "outline_edit", "refine", "fill", "undo", "redo",
     "restore", "diff", "check", "budget", "help", "clarify", "chat", "search",
+    "context", "source", "language",
 ]
 
 # The seed speech: part 一 significance, 二 tasks (一是/二是/三是), 三 leadership.
@@ -101,6 +102,7 @@ class Intent:
     version: int | None = None
     question: str = ""
     confidence: float = 1.0
+    own: tuple = ()  # sections the user said are their own (「第一部分我已经写好了」): remembered, kept, not drafted
 
 
 # --------------------------------------------------------------------------- helpers
@@ -636,6 +638,50 @@ def _search_terms(raw: str) -> str:
     return re.sub(r"^的\s*|\s*的$", "", rest).strip()
 
 
+_OWN = (r"(?:我|我们)?(?:已经|已|自己|都)?(?:写好|写完|定稿|定了|准备好)了?|(?:我|我们)?自己(?:来)?写|我(?:们)?来写"
+        r"|(?:不用|不需要|不必|无需)(?:你)?(?:再)?(?:写|起草|改|动)")
+_OTHER_LANGUAGE = r"英文|英语|英译|English|翻译|译成|译为|日文|日语|法文|俄文|德文|韩文|双语"
+_SOURCE = r"出自|出处|来源|参考了?(?:哪些|哪几篇|哪篇|什么)|从哪(?:里|儿)?来|哪(?:篇|里|个)(?:讲话|文件|材料)?(?:里|中)?(?:的|来的|说的|讲的)|原文(?:在|是)"
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{6,})[”\"」』]")
+
+
+def own_sections(message: str, part_count: int = 3) -> tuple[list[Target], str]:
+    """Context statements: 「第一部分我已经写好了」「开场白不用你写」 name sections the user has (or will) write; returns
+    (those targets, the rest of the message — 「你写第二部分」 — with the statements taken out)."""
+    t = _norm(message)
+    found, rest = [], t
+    for clause in re.split(r"[，,。；;！!]", t):
+        if not clause.strip() or not _has(_OWN, clause):
+            continue
+        hit = _target_hit(clause, None, part_count)
+        tgt = hit.target if hit else None
+        if tgt is None or tgt.kind not in ("opening", "transition", "part", "closing"):
+            continue
+        if _has(r"(?<!不用)(?<!不需要)(?<!不必)(?<!无需)(?:你|帮我|请|给我|麻烦)(?:再|先)?(?:写|起草|拟)", clause):
+            continue  # 「你写好第一部分」 is a request, not a statement
+        found.append(tgt)
+        rest = rest.replace(clause, "", 1)
+    return found, re.sub(r"^[，,。；;！!\s]+|[，,；;\s]+$", "", rest)
+
+
+def pasted_text(message: str) -> str:
+    """The passage pasted after an instruction (「帮我润色一下：同志们，今天……」), "" when there is none."""
+    m = re.search(r"[:：]\s*\n?(.+)$", message or "", re.S)
+    text = m.group(1).strip() if m else ""
+    if not text:
+        q = _QUOTED.search(message or "")
+        text = q.group(1).strip() if q else ""
+    return text if len(re.findall(r"[\u4e00-\u9fff]", text)) >= 20 else ""
+
+
+def other_language(message: str) -> bool:
+    """A request for a version in another language, or a request written in one (mostly Latin letters)."""
+    t = message or ""
+    latin = len(re.findall(r"[A-Za-z]", t))
+    cjk = len(re.findall(r"[\u4e00-\u9fff]", t))
+    return _has(_OTHER_LANGUAGE, t) or (latin >= 12 and cjk < latin / 6)
+
+
 def route(
     message: str,
     *,
@@ -661,6 +707,26 @@ def route(
         kw.setdefault("chars", chars)
         return Intent(action, **kw)
 
+    # 0. a version in another language, or a request in one
+    if other_language(raw) and not _has(r"英文字母|翻译腔", t):
+        return Intent("language")
+    # 0a. context statements: 「第一部分我已经写好了」 is remembered, not acted on; 「……，你写第二部分」 goes on
+    own, rest = own_sections(raw, part_count)
+    if own:
+        if not _norm(rest).strip(" 了吧啊。.!！") or _has(r"^(?:请|就)?(?:别|不要|不用|无需|请勿|先别)(?:再)?(?:动|改|管)|^保留", rest):
+            return Intent("context", target=own[0], own=tuple(own))
+        it = route(rest, has_document=has_document, has_outline=has_outline, part_count=part_count,
+                   last_section=last_section)
+        it.own = tuple(own)
+        return it
+    # 0b. where a sentence comes from: a quoted sentence is looked up in past speeches; 「这句话出自哪里」 without
+    # one asks for the sources of the section the user is on
+    if _has(_SOURCE, t) and not _has(_DRAFT_VERB, t):
+        quoted = _QUOTED.search(raw)
+        if quoted:
+            return Intent("search", topic=quoted.group(1).strip())
+        if _has(r"这(?:句|段|里|部分|一段|一句|些)|上面|刚才|参考", t):
+            return Intent("source", target=target or Target("current"))
     # 1. help
     if _has(_HELP, t):
         return Intent("help")

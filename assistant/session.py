@@ -147,6 +147,8 @@ class Session:
         self.terms: list = []  # date-aware wording rules (assistant.terms)
         self.proposals: list = []
         self.seen_passages: dict[str, Passage] = {}  # every passage shown to the model, for the copy check
+        self.own: set[str] = set()  # sections the user writes (「第一部分我已经写好了」): never drafted over or refined
+        self.section_sources: dict[str, list[dict]] = {}  # section → the past-speech passages it was drafted from
         self.title = "新讲话稿"
         self.brief = Brief(speech_date=self.speech_date)
         self._busy = threading.Lock()
@@ -253,11 +255,15 @@ class Session:
             it = self._classify(message, it)
         it = self._draft_if_missing(it, message)
         self.facts.append(message)
+        own_note = self._remember_own(it.own) if it.own and it.action != "context" else ""
         handler = getattr(self, f"_do_{it.action}", None)
         if handler is None:
             yield Event("message", HELP)
             return
-        yield from handler(it, message, selection)
+        for ev in handler(it, message, selection):
+            if own_note and ev.kind == "message":  # 「第一部分我已经写好了，你写第二部分」: both are answered
+                ev, own_note = Event("message", own_note + "\n" + ev.text, ev.section), ""
+            yield ev
 
     def _draft_if_missing(self, it: intents.Intent, message: str) -> intents.Intent:
         """「开场白300字左右」「第二部分讲三项任务」 about a section that has no text yet asks for it to be written."""
@@ -297,6 +303,37 @@ class Session:
     # --- actions ------------------------------------------------------------------
     def _do_help(self, it, message, selection):
         yield Event("message", HELP)
+
+    def _remember_own(self, targets) -> str:
+        keys = [k for k in (self._resolve(t) for t in targets) if k]
+        self.own |= set(keys)
+        names = "、".join(section_label(k) for k in keys)
+        return f"记下了：{names}由您自己写，我不会起草或改动{'它' if len(keys) == 1 else '它们'}。"
+
+    def _do_context(self, it, message, selection):
+        """「第一部分我已经写好了」: remembered and kept, not acted on."""
+        said = self._remember_own(it.own or (it.target,))
+        yield Event("message", said + "按提纲写全文、整篇润色时会跳过；需要我参考或检查它，可以把它粘贴过来。"
+                    "改主意了就说「写第一部分」之类。")
+
+    def _do_language(self, it, message, selection):
+        yield Event("message", "讲稿助手只起草和修改中文讲话稿，不做翻译，也不写外文稿：外文版本请交专业翻译。"
+                    "请用中文告诉我会议名称、您的身份和要写的部分，例如「为区妇联第四次代表大会写开场白，我是区委书记」。")
+
+    def _do_source(self, it, message, selection):
+        """「这段参考了哪些讲话」: the past speeches a section was drafted from; a quoted sentence is looked up instead."""
+        key = self._resolve(it.target) or self.last_section
+        label = section_label(key) if key else "这一部分"
+        rows = self.section_sources.get(key or "", [])
+        if not rows:
+            yield Event("message", f"{label}没有记录参考来源（可能是您粘贴或手动编辑的内容，或还没有起草）。"
+                        "要查一句话的出处，请把它放在引号里问我，例如：“坚持以人民为中心”出自哪篇讲话？")
+            return
+        lines = [f"{label}起草时参考了这些往年讲话（只借鉴写法，事实没有照搬）："]
+        for i, r in enumerate(rows[:6], 1):
+            lines.append(f"{i}. 《{r.get('title', '')}》（{r.get('source', '')}）\n   {r.get('snippet', '')}")
+        lines.append("在右侧「参考来源」页点选一行，可以看到这段在原讲话中的位置。")
+        yield Event("message", "\n".join(lines))
 
     def _do_chat(self, it, message, selection):
         yield Event("message", "我是讲稿助手，专门帮您起草和修改讲话稿。\n" + HELP)
@@ -339,6 +376,7 @@ class Session:
             return
         minutes, chars = intents.parse_duration(message)
         chars = chars or (int(minutes * self.cpm) if minutes else None)
+        self.own.discard(key)  # asked for by name: the user wants it written after all
         yield from self._draft_section(key, message, topic=it.topic, style=it.style, chars=chars)
 
     def _job(self, key: str, message: str, topic: str = "", style: str | None = None, chars: int | None = None) -> Job:
@@ -413,6 +451,8 @@ class Session:
         self.last.timing.setdefault("sections", {})[key] = round(time.perf_counter() - t0, 1)
         self.sources = list(written.passages)
         self.last.sources = list(written.passages)
+        self.section_sources[key] = [{"title": p.title, "source": getattr(p, "source", ""),
+                                      "snippet": re.sub(r"\s+", "", p.text)[:60] + "……"} for p in written.passages[:6]]
         self.seen_passages.update({p.id: p for p in written.passages})
         fixed = self._check_written(key, written.text, written.heading)
         if not fixed.ok:
@@ -553,6 +593,10 @@ class Session:
         keys = list(FULL_ORDER)
         for i, key in enumerate(keys, 1):
             progress = f"第 {i}/{len(keys)} 段"
+            if key in self.own:
+                yield Event("section", f"{progress}：{section_label(key)}由您自己写，已跳过。", key)
+                notes.append(f"{section_label(key)}由您自己写，没有起草")
+                continue
             for ev in self._draft_section(key, message, progress=progress):
                 if ev.kind == "message":
                     done.append(section_label(key))
@@ -572,6 +616,10 @@ class Session:
         yield Event("message", self._done_message(head, None, kept))
 
     def _do_refine(self, it, message, selection):
+        pasted = "" if selection else intents.pasted_text(message)
+        if pasted and re.sub(r"\s", "", pasted) not in re.sub(r"\s", "", self.doc.text()):
+            yield from self._refine_pasted(pasted, it, message)
+            return
         if self.doc.is_empty:
             yield Event("message", "还没有可以修改的内容。请先起草，例如「写开场白」。")
             return
@@ -592,7 +640,7 @@ class Session:
                 return
             keys = [key]
         elif target.kind == "whole":
-            keys = self.doc.keys()
+            keys = [k for k in self.doc.keys() if k not in self.own] or self.doc.keys()
         else:
             key = self._resolve(target)
             if key is None:
@@ -638,6 +686,28 @@ class Session:
         size = f"，{before_chars} 字 → {after_chars} 字" if targets.get(keys[0]) or len(keys) > 1 else ""
         yield Event("message", self._done_message(f"已修改{'全文' if len(keys) > 1 else section_label(keys[0])}（{summary}{size}）",
                                                   keys[0] if len(keys) == 1 else None, notes))
+
+    def _refine_pasted(self, pasted: str, it, message: str):
+        """「帮我润色一下：<a paragraph>」: the pasted text is refined and given back in the chat; the speech in the
+        document is not touched."""
+        if len(pasted) > MAX_SELECTION:
+            yield Event("error", f"粘贴的文字有 {len(pasted)} 字，一次最多修改 {MAX_SELECTION} 字。请分段粘贴。")
+            return
+        style = it.style
+        instruction = STYLE_INSTRUCTIONS.get(style or "", "") if style not in (None, "custom") else ""
+        if not instruction:
+            instruction = message.split(pasted[:10])[0].rstrip("：: \n") or "润色，使语句更通顺、更符合讲话稿的语气"
+        minutes, chars = intents.parse_duration(message.replace(pasted, ""))
+        target = chars or (int(minutes * self.cpm) if minutes else None)
+        yield Event("status", "正在修改您粘贴的这段文字……")
+        result = yield from self._refine_section("pasted", pasted, instruction, target)
+        if not result.ok or not result.text.strip():
+            yield Event("error", f"这段没有改好：{result.error or '模型没有给出可用的修改'}。原文没有变化，可以换个说法再试。")
+            return
+        before, after = count_chars(pasted), count_chars(result.text)
+        notes = "".join(f"\n· {n}" for n in result.notes[:4])
+        yield Event("message", f"修改好了（{before} 字 → {after} 字）：\n\n{result.text}\n\n"
+                    f"文档里的讲稿没有改动。要放进讲稿，可以复制到「文档」页，或告诉我放在哪一部分。{notes}")
 
     def _refine_targets(self, it, originals: dict[str, str]) -> dict[str, int | None]:
         """Characters each section should have after a refine: a length or time the user asked for is shared
@@ -965,6 +1035,8 @@ class Session:
             "facts": self.facts[-200:],
             "messages": self.messages[-400:],
             "brief": self.brief.to_dict(),
+            "own": sorted(self.own),
+            "section_sources": self.section_sources,
         }
 
     def restore_state(self, data: dict) -> None:
@@ -980,6 +1052,8 @@ class Session:
         self.budget_minutes = data.get("budget_minutes")
         self.last_section = data.get("last_section")
         self.facts = list(data.get("facts", []))
+        self.own = set(data.get("own", []))
+        self.section_sources = dict(data.get("section_sources", {}))
         self.messages = list(data.get("messages", []))
         self.brief = Brief.from_dict(data.get("brief"))
         if self.brief.speech_date is None:

@@ -4,6 +4,8 @@ button ends only its own user's turn, and the local server is started so that no
 from __future__ import annotations
 
 import threading
+
+import pytest
 import time
 
 from assistant.drafting import Drafter
@@ -83,3 +85,35 @@ def test_the_local_server_never_aborts_a_running_request_for_a_new_one(tmp_path)
     assert "--draft_model" not in cmd  # prompt lookup stays off unless asked for
     cmd = LocalModelServer(tmp_path / "m.gguf", port=1, lookup_tokens=10).command()
     assert cmd[cmd.index("--draft_model") + 1] == "prompt-lookup-decoding"
+
+
+@pytest.mark.slow
+def test_on_the_real_local_model_two_sessions_complete_and_an_emoji_elsewhere_breaks_neither():
+    """The bug report's case on the real model: tab B sends 「🎉🎉👍🙏」 (a model classification) while tabs A and C
+    draft; nothing is aborted, each speech gets its own opening."""
+    from assistant.model_files import ensure_default_gguf
+    from assistant.model_gate import ModelGate
+    from assistant.providers import make_chat_model, stop_local_server
+
+    settings = Settings(chat_provider="local")
+    ensure_default_gguf(settings)
+    drafter = Drafter(settings, None, lambda: make_chat_model(settings), gate=ModelGate(1))
+    a, b, c = Session(drafter), Session(drafter), Session(drafter)
+    got: dict = {}
+    try:
+        ta = in_thread(got, "a", a, "为区妇联第四次代表大会写开场白")
+        tc = in_thread(got, "c", c, "为县科协第五次代表大会写开场白")
+        deadline = time.monotonic() + 600
+        while not drafter.gate.running and time.monotonic() < deadline:
+            time.sleep(0.2)  # until the model is writing for A or C
+        got["b"] = list(b.turn("🎉🎉👍🙏"))
+        ta.join(900), tc.join(900)
+    finally:
+        stop_local_server()
+    for key, session, org in (("a", a, "妇联"), ("c", c, "科协")):
+        errors = [e.text for e in got[key] if e.kind == "error"]
+        assert not errors, errors
+        assert "已起草开场白" in got[key][-1].text
+        assert org in session.doc.get("opening")
+    assert "科协" not in a.doc.get("opening") and "妇联" not in c.doc.get("opening")
+    assert got["b"][-1].kind == "message" and b.doc.is_empty  # the emoji got an answer and drafted nothing

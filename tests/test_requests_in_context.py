@@ -1,0 +1,66 @@
+"""Requests that are not drafting orders (issue: routing on real requests): a context statement is remembered and
+kept, a pasted paragraph with an instruction is refined and given back, a source question is answered, and a
+request for another language gets a clear answer — each through a real Session with the scripted fake model."""
+
+from __future__ import annotations
+
+from tests.test_session import FixedSearcher, final, make_session, run
+
+
+def test_a_context_statement_is_remembered_not_drafted_and_the_whole_speech_skips_it():
+    s = make_session()
+    reply = final(run(s, "第一部分我已经写好了"))
+    assert "记下了" in reply.text and "第一部分由您自己写" in reply.text
+    assert s.doc.is_empty  # nothing was drafted
+    assert final(run(s, "为区妇联第四次代表大会写个提纲")).kind == "message"
+    events = run(s, "按提纲写全文")
+    assert "part1" not in s.doc.sections and {"opening", "part2", "part3", "closing"} <= set(s.doc.sections)
+    assert any("第一部分由您自己写，已跳过" in e.text for e in events if e.kind == "section")
+    # the mark survives a reload of the session
+    again = make_session()
+    again.restore_state(s.to_dict())
+    assert again.own == {"part1"}
+
+
+def test_a_context_statement_and_a_request_in_one_message_are_both_answered():
+    s = make_session()
+    run(s, "为区妇联第四次代表大会写开场白")
+    reply = final(run(s, "第一部分我自己写好了，你写第二部分"))
+    assert "第一部分由您自己写" in reply.text and "已起草第二部分" in reply.text
+    assert s.doc.get("part2") and not s.doc.get("part1")
+    # asked for by name later, it is written after all
+    run(s, "写第一部分")
+    assert s.doc.get("part1") and "part1" not in s.own
+
+
+def test_a_pasted_paragraph_with_an_instruction_is_refined_and_given_back():
+    pasted = "同志们，今天我们召开全区科技工作会议，主要任务是总结去年工作，部署今年任务，动员全区上下进一步统一思想。"
+    s = make_session()
+    reply = final(run(s, f"帮我润色一下：{pasted}"))
+    assert reply.kind == "message" and "修改好了" in reply.text and "字 →" in reply.text
+    assert "文档里的讲稿没有改动" in reply.text
+    assert s.doc.is_empty
+    refine_prompts = [p for p in s._llm.prompts_named("refine") if "今天我们召开全区科技工作会议" in p]
+    assert refine_prompts, "the pasted text was not given to the model"
+
+
+def test_where_a_section_came_from_is_answered_with_its_past_speeches():
+    from assistant.retrieval import Passage
+
+    past = Passage(id="p1", text="工会组织要始终坚持以职工为中心的工作导向，把服务职工作为工作生命线。" * 2,
+                   source="003_gonghui.txt", title="在区总工会第三次代表大会上的讲话", role="tasks", part=2,
+                   heading="二、", score=1.0)
+    s = make_session(searcher=FixedSearcher(past))
+    run(s, "写第二部分：围绕中心、服务大局")
+    reply = final(run(s, "第二部分参考了哪些讲话"))
+    assert "《在区总工会第三次代表大会上的讲话》" in reply.text and "003_gonghui.txt" in reply.text
+    none = final(run(make_session(), "这句话的出处是哪里"))
+    assert "没有记录参考来源" in none.text and "引号" in none.text
+
+
+def test_a_request_for_another_language_gets_a_clear_answer():
+    s = make_session()
+    for message in ("翻译成英文", "Please write an opening speech for the women's federation congress"):
+        reply = final(run(s, message))
+        assert "只起草和修改中文讲话稿" in reply.text and "例如" in reply.text
+    assert s.doc.is_empty
