@@ -535,6 +535,7 @@ def clean_paragraph(raw: str, target: int, previous: str = "", local: str | None
     text = "".join(out).strip()
     text = re.sub(r"^[，,。、；]+", "", text)
     text = re.sub(r"(?<=[。；，,;：:])\s*[一二三四五六七八九十]是(?=[\u4e00-\u9fff])", "", text)  # no 一是 inside a paragraph
+    text = re.sub(r"(?:^|(?<=[。；;：:！？]))\s*[一二三四五六七八九十][、.．](?=[\u4e00-\u9fff])", "", text)  # nor 一、 二、
     text = re.sub(r"(?:^|(?<=[。；;：:！？]))\s*(?:\d{1,2}[.、．)）]|[（(]\d{1,2}[）)])\s*(?=[\u4e00-\u9fff])", "", text)  # nor 1. 2.
     if count_chars(text) > target * 1.25:
         text = _trim(text, int(target * 1.15))
@@ -549,17 +550,17 @@ _FRAGMENT_END = re.compile(r"(?:以来|之际|期间|过程中|背景下|基础�
 REPEAT_RUN = 10  # a clause sharing this many characters (punctuation aside) with the text before it repeats it
 
 
-def _drop_repeated_clauses(sentence: str, before: str) -> str:
+def _drop_repeated_clauses(sentence: str, before: str, run: int = REPEAT_RUN) -> str:
     """The sentence without clauses that say again what the text before already says
     (「……，提高残疾人的生活质量。」 twice in one part); "" when nothing new is left."""
     seen = re.sub(r"[\W_]", "", before)
-    if len(seen) < REPEAT_RUN:
+    if len(seen) < run:
         return sentence
     clauses = re.split(r"(?<=[，、；,])", sentence)
     kept = []
     for c in clauses:
         flat = re.sub(r"[\W_]", "", c)
-        if any(flat[i : i + REPEAT_RUN] in seen for i in range(len(flat) - REPEAT_RUN + 1)):
+        if any(flat[i : i + run] in seen for i in range(len(flat) - run + 1)):
             continue
         kept.append(c)
         seen += flat
@@ -648,6 +649,17 @@ def drop_section_repeats(text: str, allowed: str = "") -> tuple[str, int]:
         choice = next((owner[p] for p in (later, later + REPEAT_MIN - 1, first, first + REPEAT_MIN - 1)
                        if not units[owner[p]][2]), None)
         if choice is None:
+            k = owner[later]
+            head = _ITEM_HEAD.match(units[k][1])
+            if head:  # an item's headline says the heading's phrase again: that clause of the headline goes
+                marker = re.match(r"^(?:[一二三四五六七八九十]是|[（(][一二三四五六七八九十][）)]|第[一二三四五六七八九十][，,、])",
+                                  units[k][1]).group(0)
+                before = "".join(flat[:k])
+                rest = _drop_repeated_clauses(units[k][1][len(marker):], before)
+                if rest and rest != units[k][1][len(marker):]:
+                    units[k][1] = marker + rest
+                    dropped += 1
+                    continue
             skip.add(g)  # both in code-owned text: nothing of the model's to drop
             continue
         units.pop(choice)

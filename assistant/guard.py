@@ -95,6 +95,7 @@ def _places_in(text: str) -> frozenset[str]:
     for m in _ADMIN.finditer(text):
         name, stem = m.group(0), m.group(1)
         if (name in _GENERIC_PLACE or stem[-1] in "全各本该我每" or stem[-1] + m.group(2) in _GENERIC_PLACE
+                or word_freq(stem) >= COMMON_WORD_FREQ  # 确保区科协, 推动区域: a common word before 区 names no place
                 or re.match(r"域|级|委|情|长|场|民|属|直", text[m.end() : m.end() + 1])
                 or not whole_words(text, m.start(), m.end())):
             continue  # 发展型城区, 做强县域: the 区/县 of another word
@@ -174,7 +175,8 @@ def guard(text: str, allowed: str, passages=(), *, speech_date: date | None = No
         out.notes.append(f"模型写入了您没有提供的信息（{shown}），已改成待填空白")
     # any other number nobody gave (“135”行动计划, 3个): numbers are facts
     flat = re.sub(r"\s", "", allowed)
-    numbers = [m for m in re.finditer(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])", out.text) if m.group(0) not in flat]
+    given = set(re.findall(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])", flat))  # whole numbers: 2027年 gives no 20
+    numbers = [m for m in re.finditer(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])", out.text) if m.group(0) not in given]
     if numbers:
         for m in reversed(numbers):
             out.text = out.text[: m.start()] + "X" + out.text[m.end() :]

@@ -224,3 +224,22 @@ def test_a_sentence_whose_main_clause_repeats_goes_whole():
     before = "全区科技工作取得了显著成绩，为经济社会发展作出了重要贡献。"
     assert _drop_repeated_clauses("回顾这段时间以来，全区科技工作取得了显著成绩。", before) == ""
     assert _drop_repeated_clauses("我们要搭建平台，全区科技工作取得了显著成绩。", before) == "我们要搭建平台。"
+
+
+def test_an_items_headline_that_repeats_the_heading_loses_that_clause():
+    from assistant.composer import drop_section_repeats
+    from assistant.judges import repeated_run
+
+    text = ("二、突出重点、攻坚突破，推动瑞丰集团取得新成效\n做好今后一个时期的瑞丰集团工作，要重点抓好以下几个方面。\n"
+            "一是要强化创新驱动，推动技术进步。要加大科技投入。\n"
+            "二是要优化提升战略定位和资源配置，推动瑞丰集团取得新成效。要加强资源配置优化。")
+    out, dropped = drop_section_repeats(text)
+    assert dropped == 1 and not repeated_run(out)
+    assert "二是要优化提升战略定位和资源配置。要加强资源配置优化。" in out
+    assert out.startswith("二、突出重点、攻坚突破，推动瑞丰集团取得新成效\n")
+
+
+def test_an_enumeration_inside_a_paragraph_loses_its_numerals():
+    raw = "一、制定科学的战略规划，明确未来发展方向；二、加强市场调研和分析，把握行业动态；三、优化内部管理，提高运营效率。"
+    out = clean_paragraph(raw, 200)
+    assert "一、" not in out and "二、" not in out and "三、" not in out and "把握行业动态" in out

@@ -177,3 +177,17 @@ def test_an_ordinal_nobody_gave_is_a_blank_wherever_it_stands():
     assert g.text == "这是我第X次参加科协的会议。" and "第一次" in g.blanked
     # the meeting's own ordinal, given by the user, stays
     assert guard("第五次代表大会胜利召开。", "区科协第五次代表大会", PASSAGES).text == "第五次代表大会胜利召开。"
+
+
+def test_a_common_word_before_a_district_is_no_place_name():
+    """「确保区科协……」: 确保 + 区 in a past speech is no district called 确保区 — 确保 must survive in the draft."""
+    past = passage("在区科协会议上的讲话", "区科协会议", "要健全工作机制，确保区科协各项工作落到实处。", 3)
+    reply = "要健全工作机制，确保区科协能够有效发挥作用。"
+    assert guard(reply, ALLOWED, [past]).text == reply
+
+
+def test_a_number_inside_a_given_number_is_not_given():
+    """The speech's year 2027 gives no 「20」: 「集团成立20周年」 is still a fact nobody gave."""
+    g = guard("今年是集团成立20周年。", "瑞丰集团年会，我是董事长\n2027年", PASSAGES)
+    assert "20周年" not in g.text and "X周年" in g.text
+    assert guard("2027年，我们再出发。", "瑞丰集团年会\n2027年", PASSAGES).text == "2027年，我们再出发。"
