@@ -64,3 +64,23 @@ def test_a_request_for_another_language_gets_a_clear_answer():
         reply = final(run(s, message))
         assert "只起草和修改中文讲话稿" in reply.text and "例如" in reply.text
     assert s.doc.is_empty
+
+
+def test_a_whole_speech_cut_to_two_minutes_is_shared_across_its_sections_and_reported():
+    import re
+
+    from assistant.structure import count_chars
+
+    s = make_session()
+    run(s, "为区妇联第四次代表大会写个提纲")
+    run(s, "按提纲写全文")
+    before = {k: count_chars(s.doc.get(k)) for k in s.doc.keys()}
+    reply = final(run(s, "全文压缩到2分钟"))
+    after = {k: count_chars(s.doc.get(k)) for k in s.doc.keys()}
+    total_before, total_after = sum(before.values()), sum(after.values())
+    assert total_before > 1.3 * 440  # there was something to cut
+    m = re.search(r"(\d+) 字 → (\d+) 字", reply.text)
+    assert m and int(m.group(1)) == total_before and int(m.group(2)) == total_after, reply.text
+    assert 0.75 * 440 <= total_after <= 1.2 * 440, (total_after, after)
+    longest = [k for k in before if before[k] > 150]
+    assert all(after[k] < before[k] for k in longest), (before, after)  # every long section gave its share
