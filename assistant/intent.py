@@ -7,6 +7,9 @@ at import time; patterns are compiled on first use and cached.
 
 Precedence (first rule that fires wins):
 
+ 0. template                  按《……》的结构写 / 用《……》当模板 / 用这篇当模板 / 恢复默认结构: the speech's plan
+                              (``topic``: the template's title, "this" or "default"; ``instruction``: the rest
+                              of the message, e.g. 「为区科协第五次代表大会写提纲」, handled after the plan is set)
  1. help                      你能做什么 / 怎么用 / 帮助
  2. redo                      重做 / 恢复撤销 / 取消撤销 (without a target)
  3. restore                   回到第N版 / 恢复到版本N / 初稿
@@ -55,11 +58,23 @@ TargetKind = Literal[
 ]
 Action = Literal[
     "draft", "outline", "draft_all", "outline_edit", "refine", "fill", "undo", "redo",
-    "restore", "diff", "check", "budget", "help", "clarify", "chat", "search",
+    "restore", "diff", "check", "budget", "help", "clarify", "chat", "search", "template",
 ]
 
-# The seed speech: part 一 significance, 二 tasks (一是/二是/三是), 三 leadership.
+# The seed speech: part 一 significance, 二 tasks (一是/二是/三是), 三 leadership.  A session following a
+# template passes its plan's roles: then 任务部分 is the plan's first tasks part, 保障部分 its last guarantees part.
 TASKS_PART = 2
+
+
+def _role_parts(roles: tuple[str, ...] | None, part_count: int) -> tuple[int, int, int]:
+    """(significance, tasks, guarantees) part numbers: from a plan's roles, else the seed's positions."""
+    if not roles:
+        return 1, TASKS_PART, max(part_count, 3)
+    numbered = list(enumerate(roles, 1))
+    sig = next((n for n, r in numbered if r == "significance"), 1)
+    tasks = next((n for n, r in numbered if r == "tasks"), TASKS_PART)
+    guar = next((n for n, r in reversed(numbered) if r == "guarantees"), len(roles))
+    return sig, tasks, guar
 
 
 @dataclass
@@ -308,7 +323,7 @@ def _last_part(last_section: str | None) -> int | None:
     return None
 
 
-def _hits(t: str, last_section: str | None, part_count: int) -> list[_Hit]:
+def _hits(t: str, last_section: str | None, part_count: int, roles: tuple[str, ...] | None = None) -> list[_Hit]:
     hits: list[_Hit] = []
 
     def add(pattern: str, tier: int, target: Target | None):
@@ -328,7 +343,8 @@ def _hits(t: str, last_section: str | None, part_count: int) -> list[_Hit]:
                 parts.append((m.start(), m.end(), n))
     for m in _rx(_PART_LAST).finditer(t):
         parts.append((m.start(), m.end(), part_count))
-    for pat, n in ((_SEM_SIGNIFICANCE, 1), (_SEM_TASKS, TASKS_PART), (_SEM_GUARANTEES, max(part_count, 3))):
+    sig_part, tasks_part, guarantees_part = _role_parts(roles, part_count)
+    for pat, n in ((_SEM_SIGNIFICANCE, sig_part), (_SEM_TASKS, tasks_part), (_SEM_GUARANTEES, guarantees_part)):
         for m in _rx(pat).finditer(t):
             parts.append((m.start(), m.end(), n))
     # （一）部分 alone is a part; after a part it is an item (handled below)
@@ -356,7 +372,7 @@ def _hits(t: str, last_section: str | None, part_count: int) -> list[_Hit]:
             part = explicit_part
             if part is None and cur_pos and _last_part(last_section):
                 part = _last_part(last_section)
-            items.append((m.start(), m.end(), n, part or TASKS_PART))
+            items.append((m.start(), m.end(), n, part or tasks_part))
     for s, e, n, p in items:
         hits.append(_Hit(s, e, 0, Target("item", part=p, item=n)))
     item_spans = [(s, e) for s, e, _, _ in items]
@@ -400,21 +416,22 @@ def _head(t: str) -> str:
     return t[: m.start()] if m else t
 
 
-def _target_hit(t: str, last_section: str | None, part_count: int) -> _Hit | None:
+def _target_hit(t: str, last_section: str | None, part_count: int, roles: tuple[str, ...] | None = None) -> _Hit | None:
     head = _head(t)
-    hit = _pick(_hits(head, last_section, part_count), head)
+    hit = _pick(_hits(head, last_section, part_count, roles), head)
     if hit is None and head != t:
-        hit = _pick(_hits(t, last_section, part_count), t)
+        hit = _pick(_hits(t, last_section, part_count, roles), t)
     return hit
 
 
-def parse_target(text: str, *, last_section: str | None = None, part_count: int = 3) -> Target | None:
+def parse_target(text: str, *, last_section: str | None = None, part_count: int = 3,
+                 roles: tuple[str, ...] | None = None) -> Target | None:
     """The part of the speech a message is about, or None.
 
     ``last_section`` (``opening``/``partN``…) resolves 下一部分/接着写 and 这部分的二是;
     这部分 itself stays ``current`` for the caller to resolve."""
     t = _norm(text)
-    hit = _target_hit(t, last_section, part_count)
+    hit = _target_hit(t, last_section, part_count, roles)
     return hit.target if hit else None
 
 
@@ -620,6 +637,35 @@ def _style(t: str) -> str | None:
     return min(found)[2]
 
 
+# --------------------------------------------------------------------------- the speech's plan from a template
+
+_TPL_VERB = r"(?:按|照|按照|参照|依照|照着|仿照|比照|沿用|套用|借鉴)"
+_TPL_NOUN = r"(?:结构|框架|格式|路子|样子|套路|体例|模板|模版|范本|样板|架构|章法)"
+_TPL_TAIL = r"(?:(?:来|去)?(?:写|起草|拟)(?=$|[，,。.！!；;：:\s]))?"  # 写 goes with the phrase only when it ends there
+_TPL_TITLE = (rf"{_TPL_VERB}\s*《([^》]{{2,80}})》\s*(?:这篇|那篇)?(?:讲话|讲稿)?的?\s*{_TPL_NOUN}{_TPL_TAIL}"
+              rf"|(?:用|拿|以|把)\s*《([^》]{{2,80}})》\s*(?:当|做|作|作为|为|当作)\s*{_TPL_NOUN}{_TPL_TAIL}")
+_TPL_THIS = (rf"(?:用|拿|以|把)(?:这篇|这份|这个|下面这篇|下面的|以下)(?:讲话|讲稿|稿子|文稿)?(?:当|做|作|作为|为|当作){_TPL_NOUN}"
+             rf"{_TPL_TAIL}|{_TPL_VERB}(?:这篇|这份|下面这篇|下面的|以下)(?:讲话|讲稿|稿子|文稿)?的?{_TPL_NOUN}{_TPL_TAIL}")
+_TPL_DEFAULT = r"(?:恢复|用回|改回|换回|回到)(?:成)?默认的?(?:结构|三部分|格式)|不用模板了?|取消模板|不按模板"
+
+
+def template_request(message: str) -> tuple[str, str] | None:
+    """(what, rest) when the message asks to follow a template speech: ``what`` is the template's title (as
+    written inside 《》), "this" (用这篇当模板: the text that follows, or the current document) or "default"
+    (恢复默认结构); ``rest`` is the message without that phrase (a request to carry out afterwards, or the
+    pasted speech).  Only the first line is read: a pasted speech's body never decides."""
+    first, _, after = (message or "").partition("\n")
+    t = _norm(first)
+    for pattern, what in ((_TPL_DEFAULT, "default"), (_TPL_TITLE, None), (_TPL_THIS, "this")):
+        m = _search(pattern, t)
+        if m:
+            title = what or _clean(first[m.start(): m.end()][first[m.start(): m.end()].index("《") + 1:].split("》")[0])
+            rest = (first[: m.start()] + first[m.end():]).strip(" \t，,。.：:；;！!")
+            rest = "\n".join(x for x in (rest, after.strip()) if x)
+            return title, rest
+    return None
+
+
 # --------------------------------------------------------------------------- route
 
 _Q_OCCASION = "请告诉我会议名称或场合，例如“区妇联第四次代表大会”，我先拟提纲还是直接写开场白？"
@@ -643,15 +689,21 @@ def route(
     has_outline: bool = False,
     part_count: int = 3,
     last_section: str | None = None,
+    roles: tuple[str, ...] | None = None,
 ) -> Intent:
-    """Route a chat message to an :class:`Intent` (see the module doc for precedence)."""
+    """Route a chat message to an :class:`Intent` (see the module doc for precedence).  ``part_count``: parts the
+    speech has (its plan's, or the document's when more); ``roles``: the plan's roles when it follows a template."""
     raw = message or ""
     t = _norm(raw).strip()
     raw = raw.strip()
     if not t:
         return Intent("chat", confidence=0.0)
+    # 0. the speech's plan from a template
+    tpl = template_request(raw)
+    if tpl is not None:
+        return Intent("template", topic=tpl[0], instruction=tpl[1])
     minutes, chars = parse_duration(t)
-    hit = _target_hit(t, last_section, part_count)
+    hit = _target_hit(t, last_section, part_count, roles)
     target = hit.target if hit else None
     next_unresolved = hit is not None and hit.target is None
     question = _has(_QUESTION, t)
