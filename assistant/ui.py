@@ -21,7 +21,7 @@ from .session import PRESET_MESSAGES, Event, Session
 from .store import persist as persist_session
 from .store import try_store
 
-PANEL_COUNT = 7  # doc, sources, checks, ledger, versions, diff, status
+PANEL_COUNT = 8  # doc, sources, checks, ledger, versions, diff, status, plan
 PASSAGE_COLUMNS = ["18%", "18%", "44%", "8%", "12%"]  # speech, part, snippet, score, file: all visible, snippet widest
 
 CSS = """
@@ -120,6 +120,27 @@ def status_line(session: Session) -> str:
     return ("上一轮：" + "，".join(bits) if bits else "") + budget
 
 
+def plan_line(session: Session) -> str:
+    """The speech's plan above the document: 结构：四部分（来自《……》） and what each part does."""
+    from .plan import ROLE_LABELS
+    from .structure import cn_numeral
+
+    roles = " ".join(f"{cn_numeral(n)}、{ROLE_LABELS.get(session.plan.role(n), '其他')}" for n in session.plan.numbers())
+    return f"**{session.plan.label()}**：{roles}"
+
+
+def template_choices(services: Services) -> list[tuple[str, str]]:
+    """The 结构 menu: the default plan, then every knowledge-base speech with parts to follow (title, part count)."""
+    from .structure import cn_numeral
+
+    out = [("默认：三部分（意义、任务、保障）", "")]
+    for name, e in sorted(services.kb.sources().items(), key=lambda x: str(x[1].get("title") or x[0])):
+        n = len(e.get("parts") or [])
+        if 2 <= n <= 8:
+            out.append((f"《{e.get('title') or name}》（{cn_numeral(n)}部分）", name))
+    return out
+
+
 def panels(session: Session) -> tuple:
     checks = session.checks_markdown()
     return (
@@ -130,6 +151,7 @@ def panels(session: Session) -> tuple:
         version_rows(session),
         diff_value(session),
         status_line(session),
+        plan_line(session),
     )
 
 
@@ -407,6 +429,10 @@ def _wire_chat(page: _Page) -> None:
 
 def _doc_tab(page: _Page):
     with gr.Tab("文档", id="doc-tab"):
+        with gr.Row():
+            plan = gr.Markdown(elem_id="plan")
+            template = gr.Dropdown(label="按哪篇讲话的结构写（只借用结构，不照搬内容）", choices=[("默认：三部分", "")], value=None,
+                                   elem_id="template", scale=1)
         doc = gr.Textbox(label="讲话稿（可直接编辑；选中一段文字后点润色按钮，只改选中部分）", lines=16,
                          max_lines=40, elem_id="doc", interactive=True)
         with gr.Row():
@@ -430,7 +456,20 @@ def _doc_tab(page: _Page):
 
         save_btn.click(save, [doc, page.state, page.chatbot], [page.chatbot, page.state] + page.panel_outputs)
 
-    return doc, wire
+        def choose(name, session, history, request: gr.Request):
+            session = page.ensure(session)
+            if name is None:
+                return (gr.skip(), session) + tuple(gr.skip() for _ in range(PANEL_COUNT))
+            note = session.use_template(name)
+            page.persist(session, request)
+            history = list(history or []) + [{"role": "assistant", "content": _md(note)}]
+            return (history, session) + panels(session)
+
+        template.input(choose, [template, page.state, page.chatbot], [page.chatbot, page.state] + page.panel_outputs,
+                       api_name="template")
+
+    page.template = template
+    return (doc, plan), wire
 
 
 def _sources_tab(page: _Page):
@@ -745,7 +784,7 @@ def build_app(services: Services) -> gr.Blocks:
                 _chat_column(page)
             with gr.Column(scale=6):
                 with gr.Tabs():
-                    doc, wire_doc = _doc_tab(page)
+                    (doc, plan), wire_doc = _doc_tab(page)
                     sources, wire_sources = _sources_tab(page)
                     checks, wire_checks = _checks_tab(page)
                     ledger, wire_ledger = _ledger_tab(page)
@@ -754,15 +793,16 @@ def build_app(services: Services) -> gr.Blocks:
                     session_list, wire_sessions = _sessions_tab(page)
                     kb_table, wire_kb = _kb_tab(page)
                     about = _about_tab(page)
-        page.panel_outputs = [doc, sources, checks, ledger, versions, diff, page.status]
+        page.panel_outputs = [doc, sources, checks, ledger, versions, diff, page.status, plan]
         _wire_chat(page)
         for wire in (wire_doc, wire_sources, wire_checks, wire_ledger, wire_versions, wire_export, wire_sessions, wire_kb):
             wire()
 
         def on_load(session, request: gr.Request):
             session = page.ensure(session)
-            return ((session, gr.update(choices=page.session_choices(request)), kb_rows(services), about_text(services))
+            return ((session, gr.update(choices=page.session_choices(request)), kb_rows(services), about_text(services),
+                     gr.update(choices=template_choices(services)))
                     + panels(session))
 
-        demo.load(on_load, [page.state], [page.state, session_list, kb_table, about] + page.panel_outputs)
+        demo.load(on_load, [page.state], [page.state, session_list, kb_table, about, page.template] + page.panel_outputs)
     return demo

@@ -272,3 +272,48 @@ def test_repair_transition_adds_the_plan_count():
     assert repair_transition("刚才，大家发言很好。").text.endswith("下面，我讲三点意见。")
     kept = repair_transition("刚才，XX同志作了报告。下面，我讲四点意见。", "四").text
     assert kept.endswith("下面，我讲四点意见。") and kept.count("意见") == 1
+
+
+# --------------------------------------------------------------------------- the page and the command line
+
+
+def test_the_page_shows_the_plan_and_offers_the_knowledge_base_speeches():
+    from types import SimpleNamespace
+
+    from assistant.ui import panels, plan_line, template_choices
+
+    s = four_part_session()
+    assert plan_line(s) == f"**结构：四部分（来自《{FOUR_TITLE}》）**：一、意义 二、任务 三、任务 四、保障"
+    assert panels(s)[-1] == plan_line(s)
+    choices = template_choices(SimpleNamespace(kb=s.knowledge_base()))
+    assert choices[0][1] == "" and "默认" in choices[0][0]
+    assert (f"《{FOUR_TITLE}》（四部分）", FOUR.name) in choices
+
+
+def test_cli_draft_follows_a_template(tmp_path, openai_stub):
+    """``speech-assistant draft … --template TITLE``: part 四 exists with a four-part template, and an unknown
+    title is one clear error before any model call."""
+    import json
+    import shutil
+
+    from tests.fakes import speech_script
+    from tests.test_cli import cli
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    shutil.copy(FOUR, kb)
+    shutil.copy(SEED, kb)
+    openai_stub.reply = lambda body: speech_script("\n".join(str(m.get("content", "")) for m in body["messages"]))
+    env = {"SPEECH_KNOWLEDGE_DIR": str(kb), "SPEECH_DATA_DIR": str(tmp_path / "data"), "SPEECH_AUTO_INGEST": "false",
+           "OPENAI_BASE_URL": openai_stub.base_url, "OPENAI_API_KEY": "sk-test", "OPENAI_MODEL": "stub"}
+    assert cli("ingest", str(kb), env=env).returncode == 0
+    r = cli("draft", f"为{OCCASION}写第四部分", "--template", "区总工会第三次代表大会", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["target"] == "part4" and out["text"].startswith("四、"), out
+    assert out["plan"]["parts"] == 4 and out["plan"]["template"] == FOUR_TITLE
+    assert "四点意见" in r.stderr  # what the plan is, told before drafting
+    asked = len(openai_stub.requests_to("/v1/chat/completions"))
+    bad = cli("draft", f"为{OCCASION}写第四部分", "--template", "全市防汛抗旱工作会议", env=env)
+    assert bad.returncode == 2 and "没有找到" in bad.stderr
+    assert len(openai_stub.requests_to("/v1/chat/completions")) == asked
