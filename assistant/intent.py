@@ -598,18 +598,24 @@ _COMPRESS = (r"压缩|缩短|缩减|缩到|缩成|缩写|精简到|精简成|删
              r"短一点|短一些|短点|太长|过长|长了|超了|超时|减少字数|减字|少写|删掉一些|删一些|减少篇幅|减少一些")
 _BUDGET_CUE = r"控制在|以内|之内|左右|时长|时间|只有|限时|不超过|不要超过|别超过|最多|讲|准备|大概|大约|按"
 
-# refine presets: (style, pattern); whichever occurs first in the message wins
-_STYLES = [
-    ("formal", r"更正式|正式|庄重|书面|规范|官方|严肃|稳重|端庄|严谨"),
-    ("concise", r"简洁|精炼|凝练|简练|精简|简短|删繁就简|啰嗦|罗嗦|啰唆|冗长|拖沓|干净利落|言简意赅|去掉废话|水分|废话"),
-    ("warm", r"亲切|有温度|温暖|接地气|暖心|人情味|走心|温情|亲和|真诚|拉近距离|感情"),
-    ("forceful", r"有气势|气势|有力量|力量感|铿锵|提气|更有力|有力一?点|有力些|有力度|振奋|激昂|鼓舞人心|感召力|号召力|霸气|响亮|提振"),
-    ("colloquial", r"口语化|口语|通俗|好懂|易懂|大白话|白话|说人话|好念|好读|顺口|上口|像说话"),
-    ("expand", r"扩写|扩充|扩展|展开|充实|丰富|多写|写长|长一点|长一些|加长|详细|细化|再多|不够长|太短|短了|拉长|增加篇幅|加点内容"),
-    ("shorten", _COMPRESS),
-]
-# words that are themselves faults: 太啰嗦 asks for concise, 太长 for shorten
-_FAULT_STYLES = ("concise", "shorten", "expand")
+# refine presets (prompts/tones.yaml, in its order) then shorten; whichever occurs first in the message wins
+
+
+@lru_cache(maxsize=1)
+def _styles() -> tuple[tuple[str, str], ...]:
+    from . import tones
+
+    return tuple((t.id, t.words) for t in tones.load() if t.words) + (("shorten", _COMPRESS),)
+
+
+@lru_cache(maxsize=1)
+def _fault_styles() -> frozenset[str]:
+    """Presets whose words are themselves faults: 太啰嗦 asks for concise, 太长 for shorten."""
+    from . import tones
+
+    return frozenset({t.id for t in tones.load() if t.fault} | {"shorten"})
+
+
 _NEGATION = r"(?:不要|别|不用|不必|不能|避免|不想|少点|少一点)(?:太|那么|这么|过于|过分)?\s*$"
 
 _REFINE_CUE = (
@@ -622,12 +628,12 @@ _REFINE_CUE = (
 
 def _style(t: str) -> str | None:
     found: list[tuple[int, int, str]] = []
-    for order, (style, pat) in enumerate(_STYLES):
+    for order, (style, pat) in enumerate(_styles()):
         for m in _rx(pat).finditer(t):
             before = t[max(0, m.start() - 6): m.start()]
             if _has(_NEGATION, before):
                 continue
-            if style not in _FAULT_STYLES and (
+            if style not in _fault_styles() and (
                 _has(r"(?:太|过于|过分|有点|有些)\s*$", before) and not _has(r"不够\s*$", before)
             ):
                 continue  # 太正式了 asks for the opposite: leave it to the custom instruction
@@ -848,4 +854,18 @@ def route(
 
 
 def _preset(style: str | None) -> str | None:
-    return style if style in ("formal", "concise", "warm", "forceful", "colloquial") else None
+    """A tone that also applies to drafting (写一段有气势的结尾), else None."""
+    from . import tones
+
+    t = tones.tone(style)
+    return style if t is not None and t.drafts else None
+
+
+def preset(tone_id: str) -> Intent:
+    """What a tone button asks for: that preset on the current section (or the selection), nothing to parse."""
+    from . import tones
+
+    t = tones.tone(tone_id)
+    if t is None:
+        raise KeyError(tone_id)
+    return Intent("refine", Target("current"), style=t.id, instruction=t.label or t.instruction)

@@ -21,7 +21,7 @@ from typing import Iterator, Literal
 from . import guard as guards
 from . import icons
 from . import intent as intents
-from . import placeholders, repair
+from . import placeholders, repair, tones
 from .brief import Brief
 from .checks import run_checks
 from .composer import Composer, Job, Piece, Written, clean_paragraph, item_topics, part_role
@@ -71,19 +71,9 @@ log.addFilter(_RedactSecrets())
 EventKind = Literal["status", "delta", "section", "message", "error"]
 FULL_ORDER = ("opening", "transition", "part1", "part2", "part3", "closing")  # the default plan; a session drafts self.plan.section_keys()
 
-STYLE_INSTRUCTIONS = {
-    "formal": "语气更正式、庄重，用规范的机关公文用语",
-    "concise": "更简洁精炼，删去空话套话和重复的意思，篇幅压缩约三分之一",
-    "warm": "语气更亲切、有温度，多用面向听众的称呼和贴近群众的表达",
-    "forceful": "更有气势和感召力，多用排比和有力的短句",
-    "colloquial": "更口语化、通俗好懂，适合现场讲，避免生僻书面语",
-    "expand": "在原有思路上适当扩写，充实具体做法和要求，不编造数字和人名",
-    "shorten": "压缩篇幅，保留要点",
-}
-PRESET_MESSAGES = {
-    "更正式": "formal", "更简洁": "concise", "更亲切": "warm", "更有气势": "forceful",
-    "口语化": "colloquial", "扩写": "expand",
-}
+# the tone presets of prompts/tones.yaml (assistant/tones.py): id → instruction, button label → id
+STYLE_INSTRUCTIONS = tones.INSTRUCTIONS
+PRESET_MESSAGES = tones.BUTTON_LABELS
 MAX_SELECTION = 5_000
 # the code's own lead-in to a tasks part (「……要重点抓好以下几个方面。」): kept as it is when the part is refined
 _INTRO_LINE = re.compile(r"以下(?:几|[一二三四五六七八九十])(?:个方面|点)(?:工作)?[。：:]?$")
@@ -155,8 +145,9 @@ class Session:
         self._cancel = threading.Event()
 
     # --- public ---------------------------------------------------------------
-    def turn(self, message: str, *, selection: str | None = None) -> Iterator[Event]:
-        """Handle one chat message; yields events; the document is consistent after every event."""
+    def turn(self, message: str, *, selection: str | None = None, intent: intents.Intent | None = None) -> Iterator[Event]:
+        """Handle one chat message; yields events; the document is consistent after every event.  ``intent``: what
+        a button asks for (a tone preset), carried out as it is; ``message`` is then what the chat shows."""
         if not self._busy.acquire(blocking=False):
             yield Event("error", "上一条请求还在处理中，请等它完成后再发送。文档没有改动。")
             return
@@ -170,7 +161,7 @@ class Session:
                 yield Event("error", problem)
                 return
             self.messages.append({"role": "user", "content": message})
-            events = self._dispatch(message, selection)
+            events = self._dispatch(message, selection, intent)
             final = ""
             for ev in events:
                 if ev.kind in ("message", "error"):
@@ -232,7 +223,10 @@ class Session:
             )
         return None
 
-    def _dispatch(self, message: str, selection: str | None) -> Iterator[Event]:
+    def _dispatch(self, message: str, selection: str | None, intent: intents.Intent | None = None) -> Iterator[Event]:
+        if intent is not None:  # a button: nothing to parse
+            yield from getattr(self, f"_do_{intent.action}")(intent, message, selection)
+            return
         if message.strip("。！! ") in ("确认建议", "采纳建议", "确认这些建议", "都确认"):
             yield from self._confirm_proposals()
             return

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import icons
+from . import icons, tones
 from .chunking import SEARCH_PARTS
 from .runtime import Services
-from .session import PRESET_MESSAGES, Event, Session
+from .session import Event, Session
 from .store import persist as persist_session
 from .store import try_store
 
@@ -216,12 +216,13 @@ def reply_text(session: Session, ev: Event) -> str:
     return _md(ev.text)
 
 
-def run_turn(session: Session, message: str, history: list, selection: str | None = None):
-    """Drive one turn; yields (history, panels-or-None) — panels only when the document may have changed."""
+def run_turn(session: Session, message: str, history: list, selection: str | None = None, intent=None):
+    """Drive one turn; yields (history, panels-or-None) — panels only when the document may have changed.
+    ``intent``: a button's request (the chat shows ``message``, nothing is parsed)."""
     history = list(history or []) + [{"role": "user", "content": message},
                                      {"role": "assistant", "content": f"{icons.BUSY} 已收到，正在处理……"}]
     yield history, None
-    for ev in session.turn(message, selection=selection or None):
+    for ev in session.turn(message, selection=selection or None, intent=intent):
         history[-1] = {"role": "assistant", "content": reply_text(session, ev)}
         # a whole speech fills the document pane section by section, as each is accepted
         yield history, (panels(session) if ev.kind in ("message", "error", "section") else None)
@@ -350,10 +351,10 @@ class _Page:
         # the box must take one (refused aloud, kept) — a hidden box keeps the API's outputs as they were
         return [self.sink, self.chatbot, self.state, self.selection] + self.panel_outputs
 
-    def send(self, message, history, session, sel, request: gr.Request):
+    def send(self, message, history, session, sel, request: gr.Request, intent=None):
         session = self.ensure(session)
         hist, notes = history, []
-        for hist, pan in run_turn(session, message, history, sel):
+        for hist, pan in run_turn(session, message, history, sel, intent):
             if pan is not None:  # each accepted section is saved at once: a reload mid-speech finds it
                 notes.append(self.persist(session, request))
             # the message box is left alone (accept() emptied it): what the user types meanwhile stays there
@@ -367,6 +368,14 @@ class _Page:
         """A button that says ``text`` in the chat."""
         def handler(history, session, sel, request: gr.Request):
             yield from self.send(text, history, session, sel, request)
+        return handler
+
+    def preset(self, tone: tones.Tone):
+        """A tone button: the chat shows its label, the session gets the preset itself (an intent, not a sentence)."""
+        from .intent import preset
+
+        def handler(history, session, sel, request: gr.Request):
+            yield from self.send(tone.label, history, session, sel, request, intent=preset(tone.id))
         return handler
 
 
@@ -387,8 +396,8 @@ def _chat_column(page: _Page) -> None:
                           submit_btn="发送", lines=1, max_lines=6)
     page.notice = gr.Markdown(elem_id="notice")  # a message that could not be sent now, and why
     with gr.Row(elem_id="presets"):
-        page.preset_btns = [gr.Button(name, size="sm", elem_id=f"preset-{style}", min_width=60)
-                            for name, style in PRESET_MESSAGES.items()]
+        page.preset_btns = [(gr.Button(t.label, size="sm", elem_id=f"preset-{t.id}", min_width=56), t)
+                            for t in tones.buttons()]
     with gr.Row(elem_id="actions"):
         page.undo_btn = gr.Button("撤销", size="sm", elem_id="undo", min_width=60)
         page.redo_btn = gr.Button("重做", size="sm", elem_id="redo", min_width=60)
@@ -420,8 +429,8 @@ def _wire_chat(page: _Page) -> None:
     page.chatbot.example_select(example, inputs, page.outputs, api_visibility="private")
     # not queued behind the turn it stops
     page.stop_btn.click(stop_turn, [page.state], [page.status], api_name="stop", queue=False)
-    for btn, (name, style) in zip(page.preset_btns, PRESET_MESSAGES.items()):
-        btn.click(page.command(f"{name}一些"), inputs, page.outputs, api_name=f"preset_{style}")
+    for btn, tone in page.preset_btns:
+        btn.click(page.preset(tone), inputs, page.outputs, api_name=f"preset_{tone.id}")
     page.undo_btn.click(page.command("撤销"), inputs, page.outputs, api_name="undo")
     page.redo_btn.click(page.command("重做"), inputs, page.outputs, api_name="redo")
     page.check_btn.click(page.command("检查一下"), inputs, page.outputs, api_name="check")
