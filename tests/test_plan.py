@@ -317,3 +317,27 @@ def test_cli_draft_follows_a_template(tmp_path, openai_stub):
     bad = cli("draft", f"为{OCCASION}写第四部分", "--template", "全市防汛抗旱工作会议", env=env)
     assert bad.returncode == 2 and "没有找到" in bad.stderr
     assert len(openai_stub.requests_to("/v1/chat/completions")) == asked
+
+
+# --------------------------------------------------------------------------- the real local model
+
+
+@pytest.mark.slow
+def test_local_model_outline_from_a_four_part_template_has_four_headings():
+    from assistant.model_files import ensure_default_gguf
+    from assistant.providers import make_chat_model, stop_local_server
+
+    settings = Settings(chat_provider="local")
+    ensure_default_gguf(settings)
+    kb = FakeKnowledgeBase(SEED, FOUR)
+    s = Session(Drafter(settings, KnowledgeSearcher(kb), lambda: make_chat_model(settings)))
+    try:
+        ev = final(run(s, "按《区总工会第三次代表大会讲话》的结构，为区科协第五次代表大会写个提纲，我是区长"))
+    finally:
+        stop_local_server()
+    assert ev.kind == "message", ev.text
+    headings, items = s.outline
+    assert sorted(headings) == [1, 2, 3, 4] and all(len(h) >= 6 for h in headings.values()), headings
+    assert re.findall(r"^([一二三四五六七八九十])、", ev.text, re.M) == ["一", "二", "三", "四"], ev.text
+    assert len(items[2]) == 3 and len(items[3]) == 3
+    assert not any(f in ev.text.replace(f"《{FOUR_TITLE}》", "") for f in TEMPLATE_FACTS), ev.text
