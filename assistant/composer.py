@@ -209,10 +209,22 @@ class Composer:
 
     # ------------------------------------------------------------------ headings and items
     def heading(self, brief: Brief, n: int, role: str, request: str = "",
-                template: tuple[str, str] | None = None) -> Iterator[Piece | Waiting]:
+                template: tuple[str, str] | None = None, taken: list[str] | None = None) -> Iterator[Piece | Waiting]:
         """A heading for part ``n``: the model's one line, checked, and asked again with the fault named; else
         adapted from a past speech's outline; else a plain heading for the part's role.  ``self.notes`` says which.
-        ``template``: (occasion, heading) of this part in the speech the user chose as template, shown first."""
+        ``template``: (occasion, heading) of this part in the speech the user chose as template, shown first and
+        never copied (its content belongs to its own occasion); ``taken``: the other parts' headings."""
+        taken = [t for t in taken or [] if t]
+
+        def fault_of(h: str, ex: str, occ: str) -> str:
+            from .judges import longest_common_run
+
+            if template and h and longest_common_run(h, [template[1]])[0] >= max(8, int(0.6 * len(template[1]))):
+                return "照抄了模板讲话的标题，要用本次会议自己的说法"
+            if h and any(h == t or _near_duplicate(h, [_bigrams(t)]) for t in taken):
+                return "和前面部分的标题重复了，要写这一部分自己的意思"
+            return heading_fault(h, brief, ex, occ)
+
         numeral = cn_numeral(n)
         outlines = self.drafter.similar_outlines(f"{brief.occasion} {request}".strip())
         examples = [(occ, parts[n - 1]) for occ, parts in outlines if len(parts) >= n]
@@ -228,17 +240,19 @@ class Composer:
                 chars=40, timing=self.timing, cancelled=self.cancelled, cut=first_lines(1),
                 temperature=0.85 if attempt else None)
             h = clean_heading(raw)
-            fault = heading_fault(h, brief, ex, occ)
+            fault = fault_of(h, ex, occ)
             if not fault:
                 return h
             feedback = f"注意：上一次写成了“{h[:30]}”，{fault}。这次重写。" if h else f"注意：上一次没有写出标题。这次写一行标题。"
         for occ, ex in examples:
             adapted = adapt_heading(ex, occ, brief)
-            if adapted:
+            if adapted and not (template and adapted == template[1]) and adapted not in taken:
                 self.notes.append(f"第{numeral}部分的标题模型没写好，已参照往年讲话的标题改写，请斟酌")
                 return adapted
         self.notes.append(f"第{numeral}部分的标题模型没写好，已用通用标题代替，请修改")
-        return self.fmt(self.table["fallback_headings"].get(role, self.table["fallback_headings"]["other"]), brief)
+        fallback = self.table["fallback_headings"]
+        plain = self.fmt(fallback.get(role, fallback["other"]), brief)
+        return plain if plain not in taken else self.fmt(fallback["other"], brief)
 
     def plan_items(self, brief: Brief, heading: str, request: str, passages: list[Passage],
                    n_part: int = 2, default_count: int = 3, avoid: list[str] | None = None) -> Iterator[Piece | Waiting]:
@@ -294,7 +308,8 @@ class Composer:
         items: dict[int, list[str]] = {}
         styles = {n: plan.item_style(n) for n in plan.numbers()}
         for n in plan.numbers():
-            headings[n] = yield from self.heading(brief, n, part_role(plan, n), request, plan.example(n))
+            headings[n] = yield from self.heading(brief, n, part_role(plan, n), request, plan.example(n),
+                                                  taken=list(headings.values()))
             yield Piece(outline_text(headings, items, styles))
         passages: list[Passage] = []
         for n in plan.tasks_parts():

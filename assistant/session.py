@@ -513,7 +513,7 @@ class Session:
         headings, items = self.outline
         headings, items = dict(headings), {k: list(v) for k, v in items.items()}
         target = it.target
-        n = target.part if target and target.part else 2
+        n = target.part if target and target.part else (self.plan.first("tasks") or 2)
         m_add = re.search(r"(?:加|增加|添加|补充)(?:一条|一项|一点)?(?:关于)?(.+?)(?:的)?(?:内容)?$", message)
         m_title = re.search(r"标题(?:改成|改为|换成)[“\"「]?(.+?)[”\"」]?$", message)
         m_del = re.search(r"(?:删掉|删除|去掉)(?:第[一二三四五六七八九十\d]+部分的?)?第([一二三四五六七八九十\d]+)条", message)
@@ -940,8 +940,12 @@ class Session:
     def _load_pasted(self, message: str) -> Iterator[Event]:
         new = Document.from_text(message)
         self._commit(new, "粘贴讲稿", None)
+        hint = ""
+        if len(new.part_numbers()) != self.plan.count and len(new.part_numbers()) >= 2:
+            hint = (f"\n这篇有{cn_numeral(len(new.part_numbers()))}个部分，现在的{self.plan.label()}。"
+                    "要照这篇的结构写新稿，说「用这篇当模板」。")
         yield Event("message", f"已把粘贴的讲稿载入文档（{len(new.part_numbers())} 个部分，{count_chars(message)} 字）。"
-                    f"发现 {len(self.ledger.listed())} 处空白。")
+                    f"发现 {len(self.ledger.listed())} 处空白。" + hint)
 
     # --- persistence -----------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -1099,7 +1103,7 @@ class Session:
             if what == "default":
                 plan = SpeechPlan.default()
             elif what == "this":
-                if self._looks_like_speech(rest) or (rest and len(rest) >= 200):
+                if rest and sum(1 for line in rest.splitlines() if match_heading(line)) >= 2:
                     plan, rest = plan_from_speech(rest), ""
                 elif not self.doc.is_empty:
                     plan = plan_from_speech(self.doc.text(), self.doc.title or "当前文档")

@@ -441,7 +441,7 @@ def _doc_tab(page: _Page):
     with gr.Tab("文档", id="doc-tab"):
         with gr.Row():
             plan = gr.Markdown(elem_id="plan")
-            template = gr.Dropdown(label="按哪篇讲话的结构写（只借用结构，不照搬内容）", choices=[("默认：三部分", "")], value=None,
+            template = gr.Dropdown(label="结构（照哪篇往年讲话的结构写：只借结构，不抄内容）", choices=[("默认：三部分", "")], value=None,
                                    elem_id="template", scale=1)
         doc = gr.Textbox(label="讲话稿（可直接编辑；选中一段文字后点润色按钮，只改选中部分）", lines=16,
                          max_lines=40, elem_id="doc", interactive=True)

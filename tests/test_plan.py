@@ -341,3 +341,27 @@ def test_local_model_outline_from_a_four_part_template_has_four_headings():
     assert re.findall(r"^([一二三四五六七八九十])、", ev.text, re.M) == ["一", "二", "三", "四"], ev.text
     assert len(items[2]) == 3 and len(items[3]) == 3
     assert not any(f in ev.text.replace(f"《{FOUR_TITLE}》", "") for f in TEMPLATE_FACTS), ev.text
+
+
+def test_a_heading_that_copies_the_template_is_asked_again():
+    """The template's heading is an example: a reply that reads it back (facts blanked or not) is refused."""
+    from tests.fakes import by_prompt
+
+    copied = plan_from_speech(FOUR.read_text(encoding="utf-8")).part(2).heading
+
+    def heading(prompt):
+        return ("二、" + copied) if "第二部分" in prompt else speech_script(prompt)
+
+    llm = scripted(by_prompt({"heading": heading}))
+    s = Session(Drafter(Settings(), KnowledgeSearcher(FakeKnowledgeBase(SEED, FOUR)), lambda: llm))
+    run(s, "按《区总工会第三次代表大会讲话》的结构写")
+    ev = final(run(s, f"为{OCCASION}写个提纲"))
+    assert s.outline[0][2] != copied and copied not in ev.text
+    assert sum("照抄了模板讲话的标题" in p for p in llm.prompts_named("heading")) >= 1  # the fault was named
+    assert len(set(s.outline[0].values())) == 4  # and no two parts share a heading
+
+
+def test_pasting_a_four_part_speech_says_how_to_follow_it():
+    s = make_session()
+    ev = final(run(s, FOUR.read_text(encoding="utf-8")))
+    assert "四个部分" in ev.text and "用这篇当模板" in ev.text
