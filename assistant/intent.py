@@ -665,7 +665,8 @@ def template_request(message: str) -> tuple[str, str] | None:
     for pattern, what in ((_TPL_DEFAULT, "default"), (_TPL_TITLE, None), (_TPL_THIS, "this")):
         m = _search(pattern, t)
         if m:
-            title = what or _clean(first[m.start(): m.end()][first[m.start(): m.end()].index("《") + 1:].split("》")[0])
+            # _norm keeps offsets, so the groups of the normalised line are the title as the user wrote it
+            title = what or _clean(first[m.start(1): m.end(1)] if m.group(1) else first[m.start(2): m.end(2)])
             rest = (first[: m.start()] + first[m.end():]).strip(" \t，,。.：:；;！!")
             rest = "\n".join(x for x in (rest, after.strip()) if x)
             return title, rest
