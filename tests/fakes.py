@@ -1,15 +1,17 @@
 """Fakes for the chat model in unit tests.
 
-* :func:`prompt_name` tells which prompt file (``prompts/<name>.md``) a rendered prompt came from, by the fixed
-  text of the files themselves — so rewording a prompt does not break the fakes;
+* :func:`prompt_name` tells which prompt file (``prompts/<name>.md``) a rendered prompt came from: the name the
+  drafter gives the call (``config["metadata"]["prompt"]``) while :class:`ScriptedChat` answers it, else by the
+  fixed text of the files themselves — so rewording a prompt does not break the fakes;
 * :class:`ScriptedChat` answers ``script(prompt_text) -> reply`` and streams it; it records every call
-  (``calls``: prompt texts, ``names``: prompt names);
+  (``calls``: prompt texts, ``names``: prompt names, ``prompts_named(name)``);
 * :func:`speech_script` is a well-behaved model: it answers what each prompt asks for.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -33,8 +35,15 @@ def _signatures() -> dict[str, list[str]]:
     return out
 
 
+_ANSWERING = threading.local()  # the prompt name of the call a ScriptedChat is answering in this thread
+
+
 def prompt_name(prompt: str) -> str:
-    """The prompt file a rendered prompt came from: the one whose fixed pieces it holds most of."""
+    """The prompt file a rendered prompt came from: the name of the call being answered, else the file whose fixed
+    pieces the text holds most of."""
+    asked = getattr(_ANSWERING, "name", "")
+    if asked and getattr(_ANSWERING, "prompt", None) == prompt:
+        return asked
     best, score = "", 0.0
     for name, pieces in _signatures().items():
         if not pieces:
@@ -59,9 +68,23 @@ class ScriptedChat(BaseChatModel):
 
     def _reply(self, messages: list[BaseMessage]) -> str:
         prompt = "\n".join(str(m.content) for m in messages)
-        self.calls.append(prompt)
-        self.names.append(prompt_name(prompt))
-        return self.script(prompt)
+        _ANSWERING.prompt = prompt
+        try:
+            name = prompt_name(prompt)
+            self.calls.append(prompt)
+            self.names.append(name)
+            return self.script(prompt)
+        finally:
+            _ANSWERING.name = _ANSWERING.prompt = None
+
+    # the drafter names every call (config metadata "prompt"): the fake answers by that name, not by the wording
+    def stream(self, input, config=None, **kwargs):
+        _ANSWERING.name = ((config or {}).get("metadata") or {}).get("prompt", "")
+        yield from super().stream(input, config, **kwargs)
+
+    def invoke(self, input, config=None, **kwargs):
+        _ANSWERING.name = ((config or {}).get("metadata") or {}).get("prompt", "")
+        return super().invoke(input, config, **kwargs)
 
     def prompts_named(self, name: str) -> list[str]:
         return [c for c, n in zip(self.calls, self.names) if n == name]

@@ -97,3 +97,26 @@ def test_every_formula_renders_with_the_brief(tmp_path):
     assert all("{" not in r and "}" not in r for r in rendered)
     assert all("讲四点意见" in comp.fmt(t, brief, count="四") for t in f["transitions"].values())
     assert all("讲三点意见" in comp.fmt(t, brief) for t in f["transitions"].values())
+
+
+def test_rewording_a_prompt_does_not_break_the_fakes(tmp_path):
+    """The scripted model answers by the prompt name the drafter gives each call, not by the prompt's wording."""
+    import shutil
+
+    from assistant.session import Session
+    from assistant.settings import Settings
+    from tests.fakes import ITEMS, scripted, speech_script
+
+    folder = tmp_path / "prompts"
+    shutil.copytree(PROMPTS, folder)
+    item = folder / "item.md"
+    lines = item.read_text(encoding="utf-8").split("\n")
+    task = next(i for i, line in enumerate(lines) if line.startswith("任务："))
+    lines[task] = "请就这一条提出三点明确的工作要求，每点都用“要”字起头，每点{sentence_chars}字上下。{style}只输出这三点，写成一段。"
+    item.write_text("\n".join(lines), encoding="utf-8")  # the task line reworded, its variables kept
+    llm = scripted(speech_script)
+    s = Session(Drafter(Settings(prompts_dir=folder), None, lambda: llm))
+    run(s, "写第二部分")
+    assert llm.names[:2] == ["heading", "items"] and set(llm.names[2:]) == {"item"}
+    assert all(ITEMS[k] in s.doc.get("part2") for k in range(3))
+    assert "要深化巾帼建功活动" in s.doc.get("part2")  # the item prompt was answered as an item prompt
