@@ -228,7 +228,8 @@ def find_template(query: str, sources: dict[str, dict]) -> tuple[str | None, lis
 
     ``sources`` is the knowledge base's manifest (file name → title, occasion …).  A title, its occasion or the
     file name that holds the query (or is held by it) wins, the shortest such first; else the closest title by
-    shared character pairs when it shares at least 60 % of the query's."""
+    shared character pairs when it shares at least 75 % of the query's (区总工会第四次代表大会 finds last year's
+    third; 区妇联第三次代表大会 does not take a 总工会 speech).  The closest titles are those sharing 30 %."""
     q = _core(query)
     if not q or not sources:
         return None, []
@@ -244,7 +245,7 @@ def find_template(query: str, sources: dict[str, dict]) -> tuple[str | None, lis
         scored.append((best, 0, name))
     scored.sort(reverse=True)
     top = scored[0]
-    titles = [str(sources[n].get("title") or n) for _, _, n in scored[:3]]
-    if top[0] >= 2.0 or top[0] >= 0.6:
+    titles = [str(sources[n].get("title") or n) for score, _, n in scored[:3] if score >= 0.3]
+    if top[0] >= 0.75:
         return top[2], titles
     return None, titles

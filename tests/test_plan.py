@@ -89,8 +89,10 @@ def test_find_template_by_title_occasion_or_close_words():
     assert find_template("区总工会第三次代表大会讲话", kb.sources())[0] == FOUR.name
     assert find_template(FOUR_TITLE, kb.sources())[0] == FOUR.name
     assert find_template("昌平区工会第三次代表大会", kb.sources())[0] == SEED.name
-    name, close = find_template("全市防汛抗旱工作会议", kb.sources())
-    assert name is None and len(close) == 2
+    assert find_template("区总工会第四次代表大会", kb.sources())[0] == FOUR.name  # last year's, for this year's
+    name, close = find_template("区妇联第三次代表大会讲话", kb.sources())
+    assert name is None and close and close[0] == FOUR_TITLE  # another organisation: only offered
+    assert find_template("全市防汛抗旱工作会议", kb.sources()) == (None, [])
 
 
 def test_plan_survives_persistence():
@@ -133,9 +135,11 @@ def test_part_four_is_refused_without_a_four_part_plan():
 
 def test_unknown_template_title_says_what_is_close():
     s = make_session()
-    ev = final(run(s, "按《全市防汛抗旱工作会议讲话》的结构写"))
-    assert "没有找到" in ev.text and "《" in ev.text
+    ev = final(run(s, "按《区妇联第三次代表大会讲话》的结构写"))
+    assert "没有找到" in ev.text and f"最接近的有：《{FOUR_TITLE}》" in ev.text, ev.text
     assert s.plan.is_default
+    ev = final(run(s, "按《全市防汛抗旱工作会议讲话》的结构写"))
+    assert "没有找到" in ev.text and "最接近" not in ev.text and s.plan.is_default
 
 
 # --------------------------------------------------------------------------- the four-part speech end to end
