@@ -440,11 +440,13 @@ def _wire_chat(page: _Page) -> None:
 def _doc_tab(page: _Page):
     with gr.Tab("文档", id="doc-tab"):
         with gr.Row():
-            plan = gr.Markdown(elem_id="plan")
+            with gr.Column(scale=3, min_width=200):
+                plan = gr.Markdown(elem_id="plan")
             # the choices come with the page (demo.load); an API client may pass any file name or title: the
             # session answers an unknown one with the closest titles
-            template = gr.Dropdown(label="结构（照哪篇往年讲话的结构写：只借结构，不抄内容）", choices=[("默认：三部分", "")],
-                                   value=None, allow_custom_value=True, elem_id="template", scale=1)
+            template = gr.Dropdown(label="结构：照哪篇往年讲话写", info="只借用它的结构（几个部分、各讲什么、条目怎么排），不照搬内容",
+                                   choices=[("默认：三部分", "")], value=None, allow_custom_value=True, elem_id="template",
+                                   scale=2)
         doc = gr.Textbox(label="讲话稿（可直接编辑；选中一段文字后点润色按钮，只改选中部分）", lines=16,
                          max_lines=40, elem_id="doc", interactive=True)
         with gr.Row():
