@@ -138,6 +138,21 @@ class SpeechPlan:
             out.append(f"{cn_numeral(n)}、{ROLE_LABELS.get(p.role, '其他')}{extra}{head}")
         return "\n".join(out)
 
+    def change_note(self, *, outline_dropped: bool = False, has_document: bool = False) -> str:
+        """What the user is told when the speech starts following this plan."""
+        if self.is_default:
+            lines = [f"好的，恢复默认结构：{cn_numeral(self.count)}个部分（意义、任务、保障），过渡语讲“{self.count_word}点意见”。"]
+        else:
+            lines = [f"好的，按《{self.source}》的结构写：{self.count_word}个部分，过渡语讲“{self.count_word}点意见”。",
+                     self.describe(),
+                     "只借用它的结构：原文的内容不照搬，标题里的人名、数字、地名等已换成空白，只作写法参照。"]
+        lines += [f"· {n}" for n in self.notes]
+        if outline_dropped:
+            lines.append("原来的提纲是按另一种结构拟的，已清空：说「列个提纲」按新结构重拟。")
+        if has_document:
+            lines.append("文档里已写的内容没有改动；重写某一部分或「按提纲写全文」时按新结构写。")
+        return "\n".join(lines)
+
     def parts_phrase(self) -> str:
         """第一至第四部分 / 第一/二/三部分 (for a question about which part to write)."""
         if self.count <= 3:
@@ -249,3 +264,22 @@ def find_template(query: str, sources: dict[str, dict]) -> tuple[str | None, lis
     if top[0] >= 0.75:
         return top[2], titles
     return None, titles
+
+
+def plan_from_knowledge(kb, query: str) -> SpeechPlan:
+    """The plan of the knowledge-base speech ``query`` names (a file name, or a title or occasion for
+    :func:`find_template`); ``kb`` has ``sources()`` and ``source_text(name)``.  :class:`PlanError` says why not."""
+    sources = kb.sources() if kb is not None else {}
+    if not sources:
+        raise PlanError("知识库里还没有讲话，没有可用的模板。请先在“知识库”页上传，或把讲话粘贴在「用这篇当模板」后面。")
+    name, close = (query, []) if query in sources else find_template(query, sources)
+    if name is None:
+        shown = "、".join(f"《{t}》" for t in close)
+        raise PlanError(f"知识库里没有找到《{query}》。" + (f"最接近的有：{shown}。" if shown else "")
+                        + "请说出完整的标题，或在“文档”页的“结构”里选一篇。")
+    title = sources[name].get("title") or name
+    try:
+        text = kb.source_text(name)
+    except (KeyError, OSError, ValueError) as exc:
+        raise PlanError(f"读不出《{title}》的原文（{type(exc).__name__}），请在“知识库”页重建索引后再试。") from exc
+    return plan_from_speech(text, title)

@@ -29,7 +29,7 @@ from .diff import diff_summary
 from .document import Document, outline_text, part_key, section_label
 from .drafting import Drafter, first_paragraph
 from .model_gate import Cancelled, Waiting
-from .plan import PlanError, SpeechPlan, find_template, plan_from_speech
+from .plan import PlanError, SpeechPlan, plan_from_knowledge, plan_from_speech
 from .retrieval import Passage
 from .structure import cn_numeral, count_chars, match_heading, match_item
 from .versions import History
@@ -1051,40 +1051,16 @@ class Session:
 
     def plan_from_knowledge(self, query: str) -> SpeechPlan:
         """The plan of the knowledge-base speech ``query`` names (a title, an occasion or a file name)."""
-        kb = self.knowledge_base()
-        if kb is None or not kb.sources():
-            raise PlanError("知识库里还没有讲话，没有可用的模板。请先在“知识库”页上传，或把讲话粘贴在「用这篇当模板」后面。")
-        sources = kb.sources()
-        name = query if query in sources else find_template(query, sources)[0]
-        if name is None:
-            close = "、".join(f"《{t}》" for t in find_template(query, sources)[1])
-            raise PlanError(f"知识库里没有找到《{query}》。" + (f"最接近的有：{close}。" if close else "")
-                            + "请说出完整的标题，或在“文档”页的“结构”里选一篇。")
-        try:
-            text = kb.source_text(name)
-        except (KeyError, OSError, ValueError) as exc:
-            raise PlanError(f"读不出《{sources[name].get('title') or name}》的原文（{type(exc).__name__}），"
-                            "请在“知识库”页重建索引后再试。") from exc
-        return plan_from_speech(text, sources[name].get("title") or name)
+        return plan_from_knowledge(self.knowledge_base(), query)
 
     def set_plan(self, plan: SpeechPlan) -> str:
         """Draft in ``plan`` from now on; says what changed.  An outline made for other parts is dropped; the
         document is never touched."""
         old, self.plan = self.plan, plan
-        lines = []
-        if plan.is_default:
-            lines.append(f"好的，恢复默认结构：{cn_numeral(plan.count)}个部分（意义、任务、保障），过渡语讲“{plan.count_word}点意见”。")
-        else:
-            lines.append(f"好的，按《{plan.source}》的结构写：{plan.count_word}个部分，过渡语讲“{plan.count_word}点意见”。")
-            lines.append(plan.describe())
-            lines.append("只借用它的结构：原文的内容不照搬，标题里的人名、数字、地名等已换成空白，只作写法参照。")
-        lines += [f"· {n}" for n in plan.notes]
-        if self.outline is not None and (old.count != plan.count or old.roles() != plan.roles()):
+        drop = self.outline is not None and (old.count != plan.count or old.roles() != plan.roles())
+        if drop:
             self.outline = None
-            lines.append("原来的提纲是按另一种结构拟的，已清空：说「列个提纲」按新结构重拟。")
-        if not self.doc.is_empty:
-            lines.append("文档里已写的内容没有改动；重写某一部分或「按提纲写全文」时按新结构写。")
-        return "\n".join(lines)
+        return plan.change_note(outline_dropped=drop, has_document=not self.doc.is_empty)
 
     def use_template(self, name_or_title: str) -> str:
         """The 结构 menu: follow a knowledge-base speech (by file name or title); "" goes back to the default."""

@@ -369,3 +369,15 @@ def test_pasting_a_four_part_speech_says_how_to_follow_it():
     s = make_session()
     ev = final(run(s, FOUR.read_text(encoding="utf-8")))
     assert "四个部分" in ev.text and "用这篇当模板" in ev.text
+
+
+def test_a_template_that_cannot_be_read_is_one_clear_message():
+    from assistant.plan import plan_from_knowledge
+
+    with pytest.raises(PlanError, match="知识库里还没有讲话"):
+        plan_from_knowledge(None, "任何讲话")
+    kb = FakeKnowledgeBase(SEED, FOUR)
+    kb.paths.pop(FOUR.name)  # listed in the manifest, but the file has gone
+    with pytest.raises(PlanError, match="读不出"):
+        plan_from_knowledge(kb, FOUR.name)
+    assert plan_from_knowledge(kb, SEED.name).count == 3
