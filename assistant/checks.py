@@ -2,8 +2,9 @@
 
 :func:`run_checks` looks at
 
-* **structure** – opening, transition and closing present; three parts numbered
-  一、二、三 in order (gaps, duplicates and wrong order are errors); the items of
+* **structure** – opening, transition and closing present; ``expected_parts`` parts (three by
+  default; a session passes its plan's count) numbered 一、二、三… in order (gaps, duplicates
+  and wrong order are errors; a part the plan has and the text lacks is missing); the items of
   each part (一是/二是…, （一）（二）…, 首先/其次…) numbered without gaps,
   repeats or swaps;
 * **length** – characters per section and per part (:func:`structure.count_chars`,
@@ -361,7 +362,8 @@ def _structure(speech: Speech, expected_parts: int) -> list[CheckItem]:
         items.append(CheckItem("ok", "transition", "有过渡语", "transition", offset=speech.transition.start))
     else:
         off = speech.parts[0].start if speech.parts else None
-        items.append(CheckItem("warn", "transition_missing", "缺少过渡语：在第一部分前加一句“下面，我讲三点意见”", "transition", offset=off))
+        said = "两" if expected_parts == 2 else cn_numeral(max(1, expected_parts))
+        items.append(CheckItem("warn", "transition_missing", f"缺少过渡语：在第一部分前加一句“下面，我讲{said}点意见”", "transition", offset=off))
     if speech.has_closing:
         items.append(CheckItem("ok", "closing", "有结尾", "closing", offset=speech.closing[0].start))
     else:

@@ -116,6 +116,14 @@ def cmd_draft(args) -> int:
     except (IndexError_, FileNotFoundError) as exc:
         return _fail(str(exc))
     session = services.new_session()
+    if args.template:  # follow a knowledge-base speech's structure (its title, occasion or file name)
+        from .plan import PlanError
+
+        try:
+            plan = session.plan_from_knowledge(args.template)
+        except PlanError as exc:
+            return _fail(str(exc))
+        print(session.set_plan(plan), file=sys.stderr)
     final, streamed, error = "", "", None
     for ev in session.turn(args.request):
         if ev.kind == "delta" and not args.json:
@@ -140,6 +148,7 @@ def cmd_draft(args) -> int:
             "ok": error is None,
             "sources": [{"source": p.source, "title": p.title, "part": p.part_label, "snippet": p.snippet(),
                          "score": p.score} for p in session.sources],
+            "plan": {"parts": session.plan.count, "roles": list(session.plan.roles()), "template": session.plan.source},
             "timing": session.last.timing,
         }, ensure_ascii=False, indent=1))
     else:
@@ -256,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("draft", help="不打开界面，起草一段")
     s.add_argument("request")
     s.add_argument("--knowledge")
+    s.add_argument("--template", help="按知识库里这篇讲话的结构写（标题、会议名称或文件名）；只借用结构，不照搬内容")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_draft)
 

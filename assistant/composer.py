@@ -4,10 +4,12 @@ Code owns the structure; the model writes prose, one short piece at a time:
 
 * **opening** — salutation line (from the brief) + the occasion paragraph (model) + congratulations,
   greetings and thanks (formula, by kind of meeting);
-* **transition** — a formula by kind of meeting (「刚才，XX同志代表……作了工作报告……下面，我讲三点意见。」);
-* **part N** — its heading (model, one line, checked; else adapted from a past speech's outline) and
-  paragraphs: for a tasks part the items are planned first (one short call, or taken from the user's
-  request) and each item is written by its own small prompt; other parts get one paragraph per point;
+* **transition** — a formula by kind of meeting (「刚才，XX同志代表……作了工作报告……下面，我讲三点意见。」), the
+  count from the speech's plan (:mod:`assistant.plan`: 讲四点意见 when it has four parts);
+* **part N** — its heading (model, one line, checked; else adapted from the template's or a past speech's
+  outline) and paragraphs, by the part's role in the plan: for a tasks part the items are planned first (one
+  short call, or taken from the user's request) and each item is written by its own small prompt, marked as
+  the plan says (一是 / （一） / 首先); other parts get one paragraph per point;
 * **closing** — the model's paragraph, with 「让我们……」 guaranteed.
 
 Every paragraph is cleaned (headings, salutations, chatter, repeated sentences), cut to length, checked
@@ -31,6 +33,7 @@ from . import guard as guards
 from .brief import Brief, formulas
 from .drafting import Drafter, first_lines, first_paragraph
 from .model_gate import Waiting
+from .plan import DEFAULT_ROLES, SpeechPlan, item_marker
 from .repair import clean_lines
 from .retrieval import Passage
 from .settings import ROOT
@@ -39,7 +42,7 @@ from .structure import cn_numeral, count_chars, match_heading, match_item
 SECTIONS = ROOT / "prompts" / "sections.yaml"
 COPY_LIMIT = 30  # the judge's limit for a verbatim run from a past speech
 SHARED_LIMIT = 20  # the product's own, stricter: a sentence sharing this much with a past speech is not kept as is
-ROLE_BY_PART = {1: "significance", 2: "tasks", 3: "guarantees"}
+ROLE_BY_PART = DEFAULT_ROLES
 _SENT = re.compile(r"[^。！？!?；;]+[。！？!?；;]?[”’」』）)]?")
 _SALUTE = re.compile(r"^(?:尊敬的|亲爱的|各位|同志们|朋友们|女士们|老师们|同学们|大家好)")
 _JUNK_SENT = re.compile(r"(?:^|】)(?:会议|讲话人|听众|时间|称呼|日期|篇幅)[:：]|讲话要素|谢谢大家|谢谢各位|感谢大家|大家好|尊敬的|以下是|下面是|希望.{0,12}(?:帮助|有用)|如需|总字数|字数[:：]|"
@@ -71,6 +74,7 @@ class Job:
     scale: float = 1.0  # the default lengths × this (a time budget for the whole speech)
     style: str = ""  # tone instruction, e.g. 语气更亲切
     previous: str = ""  # the speech so far: sentences already there are not repeated
+    plan: SpeechPlan = field(default_factory=SpeechPlan.default)  # the speech's parts, roles and item styles
 
     @property
     def part(self) -> int | None:
@@ -106,11 +110,12 @@ class Composer:
         self.notes: list[str] = []  # what the user should know about pieces the code had to supply
 
     # ------------------------------------------------------------------ helpers
-    def fmt(self, template: str, brief: Brief) -> str:
+    def fmt(self, template: str, brief: Brief, count: str = "三") -> str:
+        """A formula with the brief's values; ``count`` is how many points the speech makes (讲{count}点意见)."""
         v = brief.values()
         return template.format(subject=v["subject"], org=v["short_org"], full_org=v["org"], occasion=v["occasion"], level=brief.level,
                                place=v["place"], represent=v["represent"], members=v["members"], event=v["event"],
-                               festival=v["festival"])
+                               festival=v["festival"], count=count)
 
     def echo_fragments(self) -> list[str]:
         if self._echo is None:
@@ -147,7 +152,8 @@ class Composer:
         """Clean, cut, de-copy and guard one paragraph; returns the text ("" when nothing usable came back)."""
         text = clean_paragraph(raw, target, previous=job.previous + "\n" + previous, local=previous)
         if prefix_item:
-            text = re.sub(r"^[一二三四五六七八九十]是", "", text).strip()
+            text = re.sub(r"^(?:[一二三四五六七八九十]是|[（(][一二三四五六七八九十][）)]|(?:首先|其次|再次|最后)[，,])", "",
+                          text).strip()
             if text.startswith(prefix_item.rstrip("。")):
                 text = text[len(prefix_item.rstrip("。")):].lstrip("。，, ")
         if not text or self.is_echo(text):
@@ -202,12 +208,28 @@ class Composer:
         return "".join(kept)
 
     # ------------------------------------------------------------------ headings and items
-    def heading(self, brief: Brief, n: int, role: str, request: str = "") -> Iterator[Piece | Waiting]:
+    def heading(self, brief: Brief, n: int, role: str, request: str = "",
+                template: tuple[str, str] | None = None, taken: list[str] | None = None) -> Iterator[Piece | Waiting]:
         """A heading for part ``n``: the model's one line, checked, and asked again with the fault named; else
-        adapted from a past speech's outline; else a plain heading for the part's role.  ``self.notes`` says which."""
+        adapted from a past speech's outline; else a plain heading for the part's role.  ``self.notes`` says which.
+        ``template``: (occasion, heading) of this part in the speech the user chose as template, shown first and
+        never copied (its content belongs to its own occasion); ``taken``: the other parts' headings."""
+        taken = [t for t in taken or [] if t]
+
+        def fault_of(h: str, ex: str, occ: str) -> str:
+            from .judges import longest_common_run
+
+            if template and h and longest_common_run(h, [template[1]])[0] >= max(8, int(0.6 * len(template[1]))):
+                return "照抄了模板讲话的标题，要用本次会议自己的说法"
+            if h and any(h == t or _near_duplicate(h, [_bigrams(t)]) for t in taken):
+                return "和前面部分的标题重复了，要写这一部分自己的意思"
+            return heading_fault(h, brief, ex, occ)
+
         numeral = cn_numeral(n)
         outlines = self.drafter.similar_outlines(f"{brief.occasion} {request}".strip())
         examples = [(occ, parts[n - 1]) for occ, parts in outlines if len(parts) >= n]
+        if template:
+            examples = [template] + [e for e in examples if e[1] != template[1]]
         about = self.fmt(self.table["roles"].get(role, self.table["roles"]["other"]), brief)
         feedback = ""
         for attempt, (occ, ex) in enumerate((examples[:2] or [("", "")]) * (1 if len(examples) >= 2 else 2)):
@@ -218,23 +240,28 @@ class Composer:
                 chars=40, timing=self.timing, cancelled=self.cancelled, cut=first_lines(1),
                 temperature=0.85 if attempt else None)
             h = clean_heading(raw)
-            fault = heading_fault(h, brief, ex, occ)
+            fault = fault_of(h, ex, occ)
             if not fault:
                 return h
             feedback = f"注意：上一次写成了“{h[:30]}”，{fault}。这次重写。" if h else f"注意：上一次没有写出标题。这次写一行标题。"
         for occ, ex in examples:
             adapted = adapt_heading(ex, occ, brief)
-            if adapted:
+            if adapted and not (template and adapted == template[1]) and adapted not in taken:
                 self.notes.append(f"第{numeral}部分的标题模型没写好，已参照往年讲话的标题改写，请斟酌")
                 return adapted
         self.notes.append(f"第{numeral}部分的标题模型没写好，已用通用标题代替，请修改")
-        return self.fmt(self.table["fallback_headings"].get(role, self.table["fallback_headings"]["other"]), brief)
+        fallback = self.table["fallback_headings"]
+        plain = self.fmt(fallback.get(role, fallback["other"]), brief)
+        return plain if plain not in taken else self.fmt(fallback["other"], brief)
 
     def plan_items(self, brief: Brief, heading: str, request: str, passages: list[Passage],
-                   n_part: int = 2) -> Iterator[Piece | Waiting]:
-        """Item headlines for a tasks part: the user's own topics when given, else planned by the model."""
+                   n_part: int = 2, default_count: int = 3, avoid: list[str] | None = None) -> Iterator[Piece | Waiting]:
+        """Item headlines for a tasks part: the user's own topics when given, else planned by the model
+        (``default_count`` of them unless the request names a number).  ``avoid``: another part's items (a
+        four-part plan with two tasks parts), not planned again."""
+        taken = [_bigrams(a) for a in avoid or []]
         topics = item_topics(request)
-        count = len(topics) or requested_count(request) or 3
+        count = len(topics) or requested_count(request) or default_count
         markers = "、".join(f"“{cn_numeral(i)}是”" for i in range(1, count + 1))
         given = f"，分别讲：{'；'.join(topics)}" if topics else ""
         heads = [h for p in passages if p.role == "tasks" and (h := _item_headline(p.text))]
@@ -251,7 +278,8 @@ class Composer:
             parsed = parse_items(raw)
             # a line of the example read back is another meeting's task (or whatever text it held), not ours
             copied = [i for i in parsed if any(_near_duplicate(i, [_bigrams(h)]) or i in h or h in i for h in heads)]
-            good = [i for i in parsed if item_ok(i, brief) and i not in items and i not in copied]
+            good = [i for i in parsed if item_ok(i, brief) and i not in items and i not in copied
+                    and i not in (avoid or []) and not _near_duplicate(i, taken)]
             items += good
             if len(items) >= count or topics:
                 break
@@ -270,6 +298,26 @@ class Composer:
             items += [f for f in fallback if f not in items][: count - len(items)]
             self.notes.append("模型列出的任务不够，补了通用的任务条目，请按实际修改")
         return items[:count]
+
+    def outline(self, brief: Brief, plan: SpeechPlan, request: str = "") -> Iterator[Piece | Waiting]:
+        """A heading for every part of ``plan`` (its template's heading shown as the example) and the planned
+        items of its tasks parts; streams the outline as it grows.  Returns (headings, items, passages)."""
+        from .document import outline_text
+
+        headings: dict[int, str] = {}
+        items: dict[int, list[str]] = {}
+        styles = {n: plan.item_style(n) for n in plan.numbers()}
+        for n in plan.numbers():
+            headings[n] = yield from self.heading(brief, n, part_role(plan, n), request, plan.example(n),
+                                                  taken=list(headings.values()))
+            yield Piece(outline_text(headings, items, styles))
+        passages: list[Passage] = []
+        for n in plan.tasks_parts():
+            found = self.drafter.retrieve(f"{brief.occasion} {headings[n]}", {"tasks"})
+            items[n] = yield from self.plan_items(brief, headings[n], request, found, n, plan.item_count(n),
+                                                  avoid=[x for v in items.values() for x in v])
+            passages += [p for p in found if p not in passages]
+        return headings, items, passages
 
     # ------------------------------------------------------------------ sections
     def write(self, job: Job) -> Iterator[Piece | Waiting]:
@@ -326,7 +374,7 @@ class Composer:
     def transition(self, job: Job) -> Written:
         b = job.brief
         tpl = formulas()["transitions"].get(b.kind) or formulas()["transitions"]["work"]
-        text = self.fmt(tpl, b)
+        text = self.fmt(tpl, b, count=job.plan.count_word)
         who = reporter(f"{job.request}\n{job.said}")
         if who and "XX同志" in text:
             text = text.replace("XX同志", f"{who}同志", 1)
@@ -370,9 +418,9 @@ class Composer:
     def part(self, job: Job) -> Iterator[Piece | Waiting]:
         b = job.brief
         n = job.part or 1
-        role = role_of(n, job.heading)
+        role = part_role(job.plan, n, job.heading)
         notes: list[str] = []
-        heading = job.heading or (yield from self.heading(b, n, role, job.request))
+        heading = job.heading or (yield from self.heading(b, n, role, job.request, job.plan.example(n)))
         head_line = f"{cn_numeral(n)}、{heading}"
         yield Piece(head_line)
         passages = self.drafter.retrieve(f"{b.occasion} {heading}", {role})
@@ -380,15 +428,20 @@ class Composer:
         items: list[str] = []
         wrote = 0  # paragraphs with the model's own text
         if role == "tasks":
-            items = list(job.items) or (yield from self.plan_items(b, heading, job.request, passages, n))
-            intro = self.fmt(self.table["tasks_intro"], b)
+            items = list(job.items) or (yield from self.plan_items(b, heading, job.request, passages, n,
+                                                                    job.plan.item_count(n)))
+            # a second tasks part (a four-part speech) does not open with the first one's sentence again
+            first_tasks = n == (job.plan.first("tasks") or n)
+            intro = self.fmt(self.table["tasks_intro" if first_tasks else "tasks_intro_more"], b)
+            style = job.plan.item_style(n)
             lines.append(intro)
             per = self._length("tasks_item", job)
             if job.chars:
                 per = max(40, (job.chars - count_chars(head_line + intro)) // max(1, len(items)) - 16)
             for k, item in enumerate(items, 1):
                 headline = item.rstrip("。；;，,") + "。"
-                head = guards.guard(f"{cn_numeral(k)}是{headline}", job.said, passages, speech_date=self.speech_date,
+                marker = item_marker(style, k, len(items))
+                head = guards.guard(f"{marker}{headline}", job.said, passages, speech_date=self.speech_date,
                                     terms=self.terms).text
                 variables = {"brief": b.prompt_block(), "heading": heading, "item": head, "sentence_chars": max(15, per // 3),
                              "style": _style(job.style)}
@@ -398,7 +451,7 @@ class Composer:
                     body = yield from self.extend(body, job, passages, per, notes, "tasks_item", "\n".join(lines + [head]),
                                                   topic=head)
                 if not body:
-                    notes.append(f"{cn_numeral(k)}是这一条模型没写出可用的内容（空或与前文重复），只留了标题句，请补充")
+                    notes.append(f"{marker.rstrip('，')}这一条模型没写出可用的内容（空或与前文重复），只留了标题句，请补充")
                 else:
                     wrote += 1
                 lines.append((head + body).strip())
@@ -853,6 +906,14 @@ def role_of(n: int, heading: str = "") -> str:
     return ROLE_BY_PART.get(n, "other")
 
 
+def part_role(plan: SpeechPlan | None, n: int, heading: str = "") -> str:
+    """The role part ``n`` is written in.  The default plan keeps today's rule (the heading's words may make
+    part 一 a tasks part); a template's plan says what each of its parts does."""
+    if plan is None or plan.is_default or not plan.has_part(n):
+        return role_of(n, heading)
+    return plan.role(n)
+
+
 def _style(style: str) -> str:
     return f"风格要求：{style}。" if style else ""
 
@@ -875,9 +936,16 @@ def _longest_shared(text: str, sources: list[str]) -> int:
 FIXED_CHARS = 350  # salutation, greetings, transition, headings, the tasks intro: not scaled
 
 
-def speech_scale(total_chars: float) -> float:
+def speech_scale(total_chars: float, plan: SpeechPlan | None = None) -> float:
     """How much longer or shorter than the default the model-written parts must be for a whole speech of
-    ``total_chars`` characters."""
+    ``total_chars`` characters, drafted in ``plan``'s parts (default: the seed's three)."""
+    plan = plan or SpeechPlan.default()
     n = sections_table()["lengths"]
-    model = n["opening"] + 2 * n["significance"] + 3 * (n["tasks_item"] + 18) + 2 * n["guarantees"] + n["closing"]
+    model = n["opening"] + n["closing"]
+    for k in plan.numbers():
+        role = plan.role(k)
+        if role == "tasks":
+            model += plan.item_count(k) * (n["tasks_item"] + 18)
+        else:  # two paragraphs, each opened by a topic sentence of sections.yaml's points
+            model += 2 * n.get(role, n["other"])
     return max(0.3, min(3.0, (total_chars - FIXED_CHARS) / model))

@@ -123,13 +123,19 @@ class Document:
         return doc
 
 
-def outline_text(headings: dict[int, str], items: dict[int, list[str]] | None = None) -> str:
-    """Render an outline: 一、heading then item lines (一是……)."""
+def outline_text(headings: dict[int, str], items: dict[int, list[str]] | None = None,
+                 styles: dict[int, str] | None = None) -> str:
+    """Render an outline: 一、heading then item lines, marked as ``styles`` says per part (一是…… by default,
+    （一）…… or 首先…… as the speech's plan has them)."""
+    from .plan import item_marker
+
     items = items or {}
+    styles = styles or {}
     lines = []
     for n in sorted(headings):
         lines.append(f"{cn_numeral(n)}、{headings[n]}")
-        for k, it in enumerate(items.get(n, []), 1):
+        listed = items.get(n, [])
+        for k, it in enumerate(listed, 1):
             it = re.sub(r"^[一二三四五六七八九十]+是", "", it).strip()
-            lines.append(f"{cn_numeral(k)}是{it}")
+            lines.append(f"{item_marker(styles.get(n, 'shi'), k, len(listed))}{it}")
     return "\n".join(lines)

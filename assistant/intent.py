@@ -7,6 +7,9 @@ at import time; patterns are compiled on first use and cached.
 
 Precedence (first rule that fires wins):
 
+ 0. template                  按《……》的结构写 / 用《……》当模板 / 用这篇当模板 / 恢复默认结构: the speech's plan
+                              (``topic``: the template's title, "this" or "default"; ``instruction``: the rest
+                              of the message, e.g. 「为区科协第五次代表大会写提纲」, handled after the plan is set)
  1. help                      你能做什么 / 怎么用 / 帮助
  2. redo                      重做 / 恢复撤销 / 取消撤销 (without a target)
  3. restore                   回到第N版 / 恢复到版本N / 初稿
@@ -55,12 +58,24 @@ TargetKind = Literal[
 ]
 Action = Literal[
     "draft", "outline", "draft_all", "outline_edit", "refine", "fill", "undo", "redo",
-    "restore", "diff", "check", "budget", "help", "clarify", "chat", "search",
+    "restore", "diff", "check", "budget", "help", "clarify", "chat", "search", "template",
     "context", "source", "language",
 ]
 
-# The seed speech: part 一 significance, 二 tasks (一是/二是/三是), 三 leadership.
+# The seed speech: part 一 significance, 二 tasks (一是/二是/三是), 三 leadership.  A session following a
+# template passes its plan's roles: then 任务部分 is the plan's first tasks part, 保障部分 its last guarantees part.
 TASKS_PART = 2
+
+
+def _role_parts(roles: tuple[str, ...] | None, part_count: int) -> tuple[int, int, int]:
+    """(significance, tasks, guarantees) part numbers: from a plan's roles, else the seed's positions."""
+    if not roles:
+        return 1, TASKS_PART, max(part_count, 3)
+    numbered = list(enumerate(roles, 1))
+    sig = next((n for n, r in numbered if r == "significance"), 1)
+    tasks = next((n for n, r in numbered if r == "tasks"), TASKS_PART)
+    guar = next((n for n, r in reversed(numbered) if r == "guarantees"), len(roles))
+    return sig, tasks, guar
 
 
 @dataclass
@@ -310,7 +325,7 @@ def _last_part(last_section: str | None) -> int | None:
     return None
 
 
-def _hits(t: str, last_section: str | None, part_count: int) -> list[_Hit]:
+def _hits(t: str, last_section: str | None, part_count: int, roles: tuple[str, ...] | None = None) -> list[_Hit]:
     hits: list[_Hit] = []
 
     def add(pattern: str, tier: int, target: Target | None):
@@ -330,7 +345,8 @@ def _hits(t: str, last_section: str | None, part_count: int) -> list[_Hit]:
                 parts.append((m.start(), m.end(), n))
     for m in _rx(_PART_LAST).finditer(t):
         parts.append((m.start(), m.end(), part_count))
-    for pat, n in ((_SEM_SIGNIFICANCE, 1), (_SEM_TASKS, TASKS_PART), (_SEM_GUARANTEES, max(part_count, 3))):
+    sig_part, tasks_part, guarantees_part = _role_parts(roles, part_count)
+    for pat, n in ((_SEM_SIGNIFICANCE, sig_part), (_SEM_TASKS, tasks_part), (_SEM_GUARANTEES, guarantees_part)):
         for m in _rx(pat).finditer(t):
             parts.append((m.start(), m.end(), n))
     # （一）部分 alone is a part; after a part it is an item (handled below)
@@ -358,7 +374,7 @@ def _hits(t: str, last_section: str | None, part_count: int) -> list[_Hit]:
             part = explicit_part
             if part is None and cur_pos and _last_part(last_section):
                 part = _last_part(last_section)
-            items.append((m.start(), m.end(), n, part or TASKS_PART))
+            items.append((m.start(), m.end(), n, part or tasks_part))
     for s, e, n, p in items:
         hits.append(_Hit(s, e, 0, Target("item", part=p, item=n)))
     item_spans = [(s, e) for s, e, _, _ in items]
@@ -402,21 +418,22 @@ def _head(t: str) -> str:
     return t[: m.start()] if m else t
 
 
-def _target_hit(t: str, last_section: str | None, part_count: int) -> _Hit | None:
+def _target_hit(t: str, last_section: str | None, part_count: int, roles: tuple[str, ...] | None = None) -> _Hit | None:
     head = _head(t)
-    hit = _pick(_hits(head, last_section, part_count), head)
+    hit = _pick(_hits(head, last_section, part_count, roles), head)
     if hit is None and head != t:
-        hit = _pick(_hits(t, last_section, part_count), t)
+        hit = _pick(_hits(t, last_section, part_count, roles), t)
     return hit
 
 
-def parse_target(text: str, *, last_section: str | None = None, part_count: int = 3) -> Target | None:
+def parse_target(text: str, *, last_section: str | None = None, part_count: int = 3,
+                 roles: tuple[str, ...] | None = None) -> Target | None:
     """The part of the speech a message is about, or None.
 
     ``last_section`` (``opening``/``partN``…) resolves 下一部分/接着写 and 这部分的二是;
     这部分 itself stays ``current`` for the caller to resolve."""
     t = _norm(text)
-    hit = _target_hit(t, last_section, part_count)
+    hit = _target_hit(t, last_section, part_count, roles)
     return hit.target if hit else None
 
 
@@ -583,18 +600,24 @@ _COMPRESS = (r"压缩|缩短|缩减|缩到|缩成|缩写|精简到|精简成|删
              r"短一点|短一些|短点|太长|过长|长了|超了|超时|减少字数|减字|少写|删掉一些|删一些|减少篇幅|减少一些")
 _BUDGET_CUE = r"控制在|以内|之内|左右|时长|时间|只有|限时|不超过|不要超过|别超过|最多|讲|准备|大概|大约|按"
 
-# refine presets: (style, pattern); whichever occurs first in the message wins
-_STYLES = [
-    ("formal", r"更正式|正式|庄重|书面|规范|官方|严肃|稳重|端庄|严谨"),
-    ("concise", r"简洁|精炼|凝练|简练|精简|简短|删繁就简|啰嗦|罗嗦|啰唆|冗长|拖沓|干净利落|言简意赅|去掉废话|水分|废话"),
-    ("warm", r"亲切|有温度|温暖|接地气|暖心|人情味|走心|温情|亲和|真诚|拉近距离|感情"),
-    ("forceful", r"有气势|气势|有力量|力量感|铿锵|提气|更有力|有力一?点|有力些|有力度|振奋|激昂|鼓舞人心|感召力|号召力|霸气|响亮|提振"),
-    ("colloquial", r"口语化|口语|通俗|好懂|易懂|大白话|白话|说人话|好念|好读|顺口|上口|像说话"),
-    ("expand", r"扩写|扩充|扩展|展开|充实|丰富|多写|写长|长一点|长一些|加长|详细|细化|再多|不够长|太短|短了|拉长|增加篇幅|加点内容"),
-    ("shorten", _COMPRESS),
-]
-# words that are themselves faults: 太啰嗦 asks for concise, 太长 for shorten
-_FAULT_STYLES = ("concise", "shorten", "expand")
+# refine presets (prompts/tones.yaml, in its order) then shorten; whichever occurs first in the message wins
+
+
+@lru_cache(maxsize=1)
+def _styles() -> tuple[tuple[str, str], ...]:
+    from . import tones
+
+    return tuple((t.id, t.words) for t in tones.load() if t.words) + (("shorten", _COMPRESS),)
+
+
+@lru_cache(maxsize=1)
+def _fault_styles() -> frozenset[str]:
+    """Presets whose words are themselves faults: 太啰嗦 asks for concise, 太长 for shorten."""
+    from . import tones
+
+    return frozenset({t.id for t in tones.load() if t.fault} | {"shorten"})
+
+
 _NEGATION = r"(?:不要|别|不用|不必|不能|避免|不想|少点|少一点)(?:太|那么|这么|过于|过分)?\s*$"
 
 _REFINE_CUE = (
@@ -607,12 +630,12 @@ _REFINE_CUE = (
 
 def _style(t: str) -> str | None:
     found: list[tuple[int, int, str]] = []
-    for order, (style, pat) in enumerate(_STYLES):
+    for order, (style, pat) in enumerate(_styles()):
         for m in _rx(pat).finditer(t):
             before = t[max(0, m.start() - 6): m.start()]
             if _has(_NEGATION, before):
                 continue
-            if style not in _FAULT_STYLES and (
+            if style not in _fault_styles() and (
                 _has(r"(?:太|过于|过分|有点|有些)\s*$", before) and not _has(r"不够\s*$", before)
             ):
                 continue  # 太正式了 asks for the opposite: leave it to the custom instruction
@@ -620,6 +643,36 @@ def _style(t: str) -> str | None:
     if not found:
         return None
     return min(found)[2]
+
+
+# --------------------------------------------------------------------------- the speech's plan from a template
+
+_TPL_VERB = r"(?:按|照|按照|参照|依照|照着|仿照|比照|沿用|套用|借鉴)"
+_TPL_NOUN = r"(?:结构|框架|格式|路子|样子|套路|体例|模板|模版|范本|样板|架构|章法)"
+_TPL_TAIL = r"(?:(?:来|去)?(?:写|起草|拟)(?=$|[，,。.！!；;：:\s]))?"  # 写 goes with the phrase only when it ends there
+_TPL_TITLE = (rf"{_TPL_VERB}\s*《([^》]{{2,80}})》\s*(?:这篇|那篇)?(?:讲话|讲稿)?的?\s*{_TPL_NOUN}{_TPL_TAIL}"
+              rf"|(?:用|拿|以|把)\s*《([^》]{{2,80}})》\s*(?:当|做|作|作为|为|当作)\s*{_TPL_NOUN}{_TPL_TAIL}")
+_TPL_THIS = (rf"(?:用|拿|以|把)(?:这篇|这份|这个|下面这篇|下面的|以下)(?:讲话|讲稿|稿子|文稿)?(?:当|做|作|作为|为|当作){_TPL_NOUN}"
+             rf"{_TPL_TAIL}|{_TPL_VERB}(?:这篇|这份|下面这篇|下面的|以下)(?:讲话|讲稿|稿子|文稿)?的?{_TPL_NOUN}{_TPL_TAIL}")
+_TPL_DEFAULT = r"(?:恢复|用回|改回|换回|回到)(?:成)?默认的?(?:结构|三部分|格式)|不用模板了?|取消模板|不按模板"
+
+
+def template_request(message: str) -> tuple[str, str] | None:
+    """(what, rest) when the message asks to follow a template speech: ``what`` is the template's title (as
+    written inside 《》), "this" (用这篇当模板: the text that follows, or the current document) or "default"
+    (恢复默认结构); ``rest`` is the message without that phrase (a request to carry out afterwards, or the
+    pasted speech).  Only the first line is read: a pasted speech's body never decides."""
+    first, _, after = (message or "").partition("\n")
+    t = _norm(first)
+    for pattern, what in ((_TPL_DEFAULT, "default"), (_TPL_TITLE, None), (_TPL_THIS, "this")):
+        m = _search(pattern, t)
+        if m:
+            # _norm keeps offsets, so the groups of the normalised line are the title as the user wrote it
+            title = what or _clean(first[m.start(1): m.end(1)] if m.group(1) else first[m.start(2): m.end(2)])
+            rest = (first[: m.start()] + first[m.end():]).strip(" \t，,。.：:；;！!")
+            rest = "\n".join(x for x in (rest, after.strip()) if x)
+            return title, rest
+    return None
 
 
 # --------------------------------------------------------------------------- route
@@ -689,15 +742,21 @@ def route(
     has_outline: bool = False,
     part_count: int = 3,
     last_section: str | None = None,
+    roles: tuple[str, ...] | None = None,
 ) -> Intent:
-    """Route a chat message to an :class:`Intent` (see the module doc for precedence)."""
+    """Route a chat message to an :class:`Intent` (see the module doc for precedence).  ``part_count``: parts the
+    speech has (its plan's, or the document's when more); ``roles``: the plan's roles when it follows a template."""
     raw = message or ""
     t = _norm(raw).strip()
     raw = raw.strip()
     if not t:
         return Intent("chat", confidence=0.0)
+    # 0. the speech's plan from a template
+    tpl = template_request(raw)
+    if tpl is not None:
+        return Intent("template", topic=tpl[0], instruction=tpl[1])
     minutes, chars = parse_duration(t)
-    hit = _target_hit(t, last_section, part_count)
+    hit = _target_hit(t, last_section, part_count, roles)
     target = hit.target if hit else None
     next_unresolved = hit is not None and hit.target is None
     question = _has(_QUESTION, t)
@@ -862,4 +921,18 @@ def route(
 
 
 def _preset(style: str | None) -> str | None:
-    return style if style in ("formal", "concise", "warm", "forceful", "colloquial") else None
+    """A tone that also applies to drafting (写一段有气势的结尾), else None."""
+    from . import tones
+
+    t = tones.tone(style)
+    return style if t is not None and t.drafts else None
+
+
+def preset(tone_id: str) -> Intent:
+    """What a tone button asks for: that preset on the current section (or the selection), nothing to parse."""
+    from . import tones
+
+    t = tones.tone(tone_id)
+    if t is None:
+        raise KeyError(tone_id)
+    return Intent("refine", Target("current"), style=t.id, instruction=t.label or t.instruction)

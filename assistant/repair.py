@@ -3,8 +3,8 @@
 Code owns the structure: whatever a small model returns, a drafted part gets
 its heading with the right numeral, a tasks part gets 一是/二是/三是 items,
 an opening never carries headings, a transition ends in 「下面，我讲三点意见」
-and a closing has its call 「让我们……」.  A reply that cannot be repaired is
-refused with a message and the document stays as it was.
+(as many points as the speech's plan has parts) and a closing has its call
+「让我们……」.  A reply that cannot be repaired is refused with a message and the document stays as it was.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .plan import DEFAULT_ROLES, SpeechPlan
 from .structure import cn_number, cn_numeral, match_heading, match_item
 
 _PREAMBLE = re.compile(
@@ -28,8 +29,13 @@ DEFAULT_HEADINGS = {
     "guarantees": "切实加强组织领导，为各项工作提供坚强保障",
     "other": "统一思想，扎实做好各项工作",
 }
-ROLE_BY_PART = {1: "significance", 2: "tasks", 3: "guarantees"}
+ROLE_BY_PART = DEFAULT_ROLES
 TRANSITION_END = "下面，我讲三点意见。"
+
+
+def transition_end(count: str = "三") -> str:
+    """The transition's last sentence for a speech of ``count`` points (三 / 四 / 两)."""
+    return f"下面，我讲{count}点意见。"
 CLOSING_CALL = "让我们凝心聚力、奋发有为，为_作出新的更大贡献！"
 
 
@@ -114,8 +120,10 @@ def _split_into_items(paragraphs: list[str], want: int = 3) -> list[str]:
     return intro + items
 
 
-def repair_part(reply: str, number: int, *, heading: str | None = None, role: str | None = None) -> Repaired:
-    """A drafted part: exactly one heading ``{numeral}、…`` first, then the body; items for a tasks part."""
+def repair_part(reply: str, number: int, *, heading: str | None = None, role: str | None = None,
+                item_style: str = "shi") -> Repaired:
+    """A drafted part: exactly one heading ``{numeral}、…`` first, then the body; items for a tasks part.
+    ``item_style``: how the plan marks this part's items; 首先/其次 lines count as items only in an "order" part."""
     role = role or ROLE_BY_PART.get(number, "other")
     notes: list[str] = []
     lines = clean_lines(reply)
@@ -147,7 +155,8 @@ def repair_part(reply: str, number: int, *, heading: str | None = None, role: st
     if changed:
         notes.append("把数字编号改成了“一是、二是……”")
     if role == "tasks":
-        has_items = sum(1 for l in lines if (m := match_item(l)) and m[1] in ("shi", "paren"))
+        kinds = ("shi", "paren", "order") if item_style == "order" else ("shi", "paren")
+        has_items = sum(1 for l in lines if (m := match_item(l)) and m[1] in kinds)
         if has_items == 0:
             new = _split_into_items(lines)
             if new != lines:
@@ -189,7 +198,8 @@ def repair_opening(reply: str) -> Repaired:
     return Repaired("\n".join(lines), notes)
 
 
-def repair_transition(reply: str) -> Repaired:
+def repair_transition(reply: str, count: str = "三") -> Repaired:
+    """``count``: how many points the speech makes (its plan's parts), for the sentence added when none leads in."""
     notes: list[str] = []
     lines = _no_headings(clean_lines(reply), "过渡语", notes)
     if not lines:
@@ -198,14 +208,15 @@ def repair_transition(reply: str) -> Repaired:
     if not text.startswith("刚才"):
         text = "刚才，" + text.lstrip("，,")
         notes.append("过渡语补上了“刚才”")
-    m = re.search(r"下面[，,]?\s*我[^。]*?(讲|谈|强调|提)[^。]*?(意见|几点|三点)[^。]*。?", text)
+    m = re.search(r"下面[，,]?\s*我[^。]*?(讲|谈|强调|提)[^。]*?(意见|几点|[一二两三四五六七八九十]点)[^。]*。?", text)
     if m:
         text = text[: m.end()]
         if not text.endswith("。"):
             text += "。"
     else:
-        text = text.rstrip("。") + "。" + TRANSITION_END
-        notes.append("补上了“下面，我讲三点意见。”")
+        end = transition_end(count)
+        text = text.rstrip("。") + "。" + end
+        notes.append(f"补上了“{end}”")
     return Repaired(text, notes)
 
 
@@ -231,8 +242,12 @@ def repair_closing(reply: str) -> Repaired:
     return Repaired("\n".join(lines), notes)
 
 
-def repair_outline(reply: str, parts: int = 3) -> tuple[dict[int, str], dict[int, list[str]], list[str]]:
-    """Outline reply → (headings, items, notes); missing parts get default headings."""
+def repair_outline(reply: str, parts: int | None = None, *, plan: SpeechPlan | None = None
+                   ) -> tuple[dict[int, str], dict[int, list[str]], list[str]]:
+    """Outline reply → (headings, items, notes); as many parts as the plan has (a four-part reply keeps its
+    四、 when the plan has four; a part beyond the plan is dropped); missing parts get default headings."""
+    plan = plan or SpeechPlan.default()
+    parts = parts or plan.count
     notes: list[str] = []
     headings: dict[int, str] = {}
     items: dict[int, list[str]] = {}
@@ -254,10 +269,11 @@ def repair_outline(reply: str, parts: int = 3) -> tuple[dict[int, str], dict[int
             items.setdefault(current, []).append(text.rstrip("。；;"))
     for n in range(1, parts + 1):
         if n not in headings:
-            headings[n] = DEFAULT_HEADINGS[ROLE_BY_PART.get(n, "other")]
+            headings[n] = DEFAULT_HEADINGS.get(plan.role(n), DEFAULT_HEADINGS["other"])
             notes.append(f"提纲缺少第{cn_numeral(n)}部分，已补默认标题")
-    if not items.get(2):
-        notes.append("第二部分还没有分条任务，可以说“第二部分加一条……”")
+    for n in [k for k in plan.tasks_parts() if k <= parts][:1]:
+        if not items.get(n):
+            notes.append(f"第{cn_numeral(n)}部分还没有分条任务，可以说“第{cn_numeral(n)}部分加一条……”")
     return headings, items, notes
 
 

@@ -21,14 +21,15 @@ from typing import Iterator, Literal
 from . import guard as guards
 from . import icons
 from . import intent as intents
-from . import placeholders, repair
+from . import placeholders, repair, tones
 from .brief import Brief
 from .checks import run_checks
-from .composer import Composer, Job, Piece, Written, clean_paragraph, drop_section_repeats, item_topics, role_of
+from .composer import Composer, Job, Piece, Written, clean_paragraph, drop_section_repeats, item_topics, part_role
 from .diff import diff_summary
 from .document import Document, outline_text, part_key, section_label
 from .drafting import Drafter, first_paragraph
 from .model_gate import Cancelled, Waiting
+from .plan import PlanError, SpeechPlan, plan_from_knowledge, plan_from_speech
 from .retrieval import Passage
 from .structure import cn_numeral, count_chars, match_heading, match_item
 from .versions import History
@@ -68,30 +69,21 @@ class _RedactSecrets(logging.Filter):
 log.addFilter(_RedactSecrets())
 
 EventKind = Literal["status", "delta", "section", "message", "error"]
-FULL_ORDER = ("opening", "transition", "part1", "part2", "part3", "closing")
+FULL_ORDER = ("opening", "transition", "part1", "part2", "part3", "closing")  # the default plan; a session drafts self.plan.section_keys()
 
-STYLE_INSTRUCTIONS = {
-    "formal": "语气更正式、庄重，用规范的机关公文用语",
-    "concise": "更简洁精炼，删去空话套话和重复的意思，篇幅压缩约三分之一",
-    "warm": "语气更亲切、有温度，多用面向听众的称呼和贴近群众的表达",
-    "forceful": "更有气势和感召力，多用排比和有力的短句",
-    "colloquial": "更口语化、通俗好懂，适合现场讲，避免生僻书面语",
-    "expand": "在原有思路上适当扩写，充实具体做法和要求，不编造数字和人名",
-    "shorten": "压缩篇幅，保留要点",
-}
-PRESET_MESSAGES = {
-    "更正式": "formal", "更简洁": "concise", "更亲切": "warm", "更有气势": "forceful",
-    "口语化": "colloquial", "扩写": "expand",
-}
+# the tone presets of prompts/tones.yaml (assistant/tones.py): id → instruction, button label → id
+STYLE_INSTRUCTIONS = tones.INSTRUCTIONS
+PRESET_MESSAGES = tones.BUTTON_LABELS
 MAX_SELECTION = 5_000
 # the code's own lead-in to a tasks part (「……要重点抓好以下几个方面。」): kept as it is when the part is refined
-_INTRO_LINE = re.compile(r"以下(?:几|[一二三四五六七八九十])个方面(?:工作)?[。：:]?$")
+_INTRO_LINE = re.compile(r"以下(?:几|[一二三四五六七八九十])(?:个方面|点)(?:工作)?[。：:]?$")
 
 HELP = (
     "我可以帮您起草讲话稿。试试这样说：\n"
     "- 「为区妇联第四次代表大会写开场白」\n"
     "- 「帮我给区妇联第四次代表大会写个提纲」，再说「按提纲写全文」\n"
     "- 「写第二部分：围绕中心、服务大局」\n"
+    "- 「按《区总工会第三次代表大会讲话》的结构写」（照往年讲话的结构，例如四个部分；只借结构，不抄内容）\n"
     "- 「第二部分更简洁一些」「开头语气再亲切点」「压缩到三分钟」\n"
     "- 「“_”规划是十五五」（填写空白），「撤销」「对比一下改了什么」「检查一下」\n"
     "- 「找一下“墩苗”计划那段」「哪篇讲话提到过一码通办」（查往年讲话）"
@@ -136,6 +128,7 @@ class Session:
         self.history = History()
         self.ledger = placeholders.Ledger()
         self.outline: tuple[dict[int, str], dict[int, list[str]]] | None = None
+        self.plan = SpeechPlan.default()  # the speech's parts, roles and item styles (assistant/plan.py)
         self.occasion = ""
         self.budget_minutes: float | None = None
         self.last_section: str | None = None
@@ -155,8 +148,9 @@ class Session:
         self._cancel = threading.Event()
 
     # --- public ---------------------------------------------------------------
-    def turn(self, message: str, *, selection: str | None = None) -> Iterator[Event]:
-        """Handle one chat message; yields events; the document is consistent after every event."""
+    def turn(self, message: str, *, selection: str | None = None, intent: intents.Intent | None = None) -> Iterator[Event]:
+        """Handle one chat message; yields events; the document is consistent after every event.  ``intent``: what
+        a button asks for (a tone preset), carried out as it is; ``message`` is then what the chat shows."""
         if not self._busy.acquire(blocking=False):
             yield Event("error", "上一条请求还在处理中，请等它完成后再发送。文档没有改动。")
             return
@@ -170,7 +164,7 @@ class Session:
                 yield Event("error", problem)
                 return
             self.messages.append({"role": "user", "content": message})
-            events = self._dispatch(message, selection)
+            events = self._dispatch(message, selection, intent)
             final = ""
             for ev in events:
                 if ev.kind in ("message", "error"):
@@ -232,9 +226,16 @@ class Session:
             )
         return None
 
-    def _dispatch(self, message: str, selection: str | None) -> Iterator[Event]:
+    def _dispatch(self, message: str, selection: str | None, intent: intents.Intent | None = None) -> Iterator[Event]:
+        if intent is not None:  # a button: nothing to parse
+            yield from getattr(self, f"_do_{intent.action}")(intent, message, selection)
+            return
         if message.strip("。！! ") in ("确认建议", "采纳建议", "确认这些建议", "都确认"):
             yield from self._confirm_proposals()
+            return
+        template = intents.template_request(message)
+        if template is not None:
+            yield from self._do_template(template, selection)
             return
         if self._looks_like_speech(message):
             yield from self._load_pasted(message)
@@ -243,8 +244,9 @@ class Session:
             message,
             has_document=not self.doc.is_empty,
             has_outline=self.outline is not None,
-            part_count=max(3, len(self.doc.part_numbers())),
+            part_count=max(self.plan.count, len(self.doc.part_numbers())),
             last_section=self.last_section,
+            roles=None if self.plan.is_default else self.plan.roles(),
         )
         changed = self.brief.update(message, it.occasion)
         if "date" in changed and self.brief.speech_date:
@@ -362,7 +364,7 @@ class Session:
 
     def _do_draft(self, it, message, selection):
         if it.target is None:
-            yield Event("message", "要写哪一部分？开场白、过渡语、第一/二/三部分，还是结尾？")
+            yield Event("message", f"要写哪一部分？开场白、过渡语、{self.plan.parts_phrase()}，还是结尾？")
             return
         if it.target.kind in ("whole",):
             yield from self._do_draft_all(it, message, selection)
@@ -371,8 +373,8 @@ class Session:
         if key is None:
             yield Event("message", "没弄清要写哪一部分。" + self._exists_message())
             return
-        if key.startswith("part") and int(key[4:]) > 3 and int(key[4:]) > max(self.doc.part_numbers() or [0]) + 1:
-            yield Event("message", f"讲话稿按三个部分组织，没有{section_label(key)}。" + self._exists_message())
+        if key.startswith("part") and not self.plan.has_part(int(key[4:])) and int(key[4:]) not in self.doc.part_numbers():
+            yield Event("message", self._no_such_part(int(key[4:])))
             return
         minutes, chars = intents.parse_duration(message)
         chars = chars or (int(minutes * self.cpm) if minutes else None)
@@ -396,10 +398,10 @@ class Session:
         if self.brief.minutes and not chars:
             from .composer import speech_scale
 
-            scale = speech_scale(self.brief.minutes * self.cpm)
+            scale = speech_scale(self.brief.minutes * self.cpm, self.plan)
         return Job(key=key, brief=self.brief, request=message, said=self.allowed_text(), heading=heading, items=items,
                    chars=chars, scale=scale, style=STYLE_INSTRUCTIONS.get(style or "", ""),
-                   previous="\n".join(self.doc.get(k) for k in self.doc.keys() if k != key))
+                   previous="\n".join(self.doc.get(k) for k in self.doc.keys() if k != key), plan=self.plan)
 
     def ledger_facts(self) -> str:
         vals = [f"{e.label}={e.value}" for e in self.ledger.entries.values() if e.status == "confirmed" and e.value]
@@ -478,11 +480,12 @@ class Session:
         """The structure of a composed section, checked once more by the repair rules (they own the format)."""
         if key.startswith("part"):
             n = int(key[4:])
-            return repair.repair_part(text, n, heading=heading or None, role=role_of(n, heading))
+            return repair.repair_part(text, n, heading=heading or None, role=part_role(self.plan, n, heading),
+                                      item_style=self.plan.item_style(n))
         if key == "opening":
             return repair.repair_opening(text)
         if key == "transition":
-            return repair.repair_transition(text)
+            return repair.repair_transition(text, self.plan.count_word)
         return repair.repair_closing(text)
 
     @staticmethod
@@ -526,16 +529,11 @@ class Session:
         if not self.brief.occasion:
             yield Event("message", "请先告诉我是什么会议或场合，例如「为区科协第五次代表大会拟个提纲，我是区长」。")
             return
-        yield Event("status", "正在拟提纲：三个部分的标题和第二部分的任务……", "outline")
+        tasks = "、".join(section_label(f"part{n}") for n in self.plan.tasks_parts())
+        yield Event("status", f"正在拟提纲：{self.plan.count_word}个部分的标题" + (f"和{tasks}的任务" if tasks else "") + "……",
+                    "outline")
         composer = self._composer()
-        headings: dict[int, str] = {}
-        items: dict[int, list[str]] = {}
-        for n in (1, 2, 3):
-            h = yield from self._relay(composer.heading(self.brief, n, role_of(n), message), "outline")
-            headings[n] = h
-            yield Event("delta", outline_text(headings, items), "outline")
-        passages = self.drafter.retrieve(f"{self.brief.occasion} {headings[2]}", {"tasks"})
-        items[2] = yield from self._relay(composer.plan_items(self.brief, headings[2], message, passages), "outline")
+        headings, items, passages = yield from self._relay(composer.outline(self.brief, self.plan, message), "outline")
         allowed = self.allowed_text()
         guard = lambda t: guards.guard(t, allowed, passages, speech_date=self.speech_date, terms=self.terms).text
         headings = {n: guard(h) for n, h in headings.items()}
@@ -545,8 +543,10 @@ class Session:
         ask = "".join(f"\n· {n}" for n in dict.fromkeys(composer.notes))
         if not self.brief.speaker:
             ask = "\n您以什么身份讲话（例如「我是区长」）？知道后，开场白里“我代表……”会相应写好。"
-        yield Event("message", self.brief.summary(self.cpm) + "\n提纲如下，可以说「第二部分加一条……」调整，或说「按提纲写全文」「写第二部分」：\n"
-                    + outline_text(headings, items) + ask)
+        shape = "" if self.plan.is_default else self.plan.label() + "\n"
+        yield Event("message", self.brief.summary(self.cpm) + "\n" + shape
+                    + "提纲如下，可以说「第二部分加一条……」调整，或说「按提纲写全文」「写第二部分」：\n"
+                    + self.outline_text() + ask)
 
     def _do_outline_edit(self, it, message, selection):
         if self.outline is None:
@@ -555,7 +555,7 @@ class Session:
         headings, items = self.outline
         headings, items = dict(headings), {k: list(v) for k, v in items.items()}
         target = it.target
-        n = target.part if target and target.part else 2
+        n = target.part if target and target.part else (self.plan.first("tasks") or 2)
         m_add = re.search(r"(?:加|增加|添加|补充)(?:一条|一项|一点)?(?:关于)?(.+?)(?:的)?(?:内容)?$", message)
         m_title = re.search(r"标题(?:改成|改为|换成)[“\"「]?(.+?)[”\"」]?$", message)
         m_del = re.search(r"(?:删掉|删除|去掉)(?:第[一二三四五六七八九十\d]+部分的?)?第([一二三四五六七八九十\d]+)条", message)
@@ -578,7 +578,7 @@ class Session:
             yield Event("message", "没看懂要怎么改提纲。可以说「第二部分加一条关于家风建设的」「把第三部分标题改成……」「删掉第二部分第三条」。")
             return
         self.outline = (headings, items)
-        yield Event("message", f"好的，{done}。当前提纲：\n" + outline_text(headings, items))
+        yield Event("message", f"好的，{done}。当前提纲：\n" + self.outline_text())
 
     def _do_draft_all(self, it, message, selection):
         if self.outline is None and not self.brief.occasion:
@@ -590,7 +590,7 @@ class Session:
         t0 = time.perf_counter()
         done: list[str] = []
         notes: list[str] = []
-        keys = list(FULL_ORDER)
+        keys = self.plan.section_keys()
         for i, key in enumerate(keys, 1):
             progress = f"第 {i}/{len(keys)} 段"
             if key in self.own:
@@ -982,8 +982,8 @@ class Session:
         role = ""
         if it.target is not None:
             role = {"opening": "opening", "transition": "opening", "closing": "closing"}.get(it.target.kind, "")
-            if it.target.kind in ("part", "item") and it.target.part:
-                role = repair.ROLE_BY_PART.get(it.target.part, "")
+            if it.target.kind in ("part", "item") and it.target.part and self.plan.has_part(it.target.part):
+                role = self.plan.role(it.target.part)
         part = part_name(role)
         note, hits = search_passages(self.drafter.searcher, it.topic or "", k=5, part=part)
         if not hits:
@@ -1015,8 +1015,12 @@ class Session:
     def _load_pasted(self, message: str) -> Iterator[Event]:
         new = Document.from_text(message)
         self._commit(new, "粘贴讲稿", None)
+        hint = ""
+        if len(new.part_numbers()) != self.plan.count and len(new.part_numbers()) >= 2:
+            hint = (f"\n这篇有{cn_numeral(len(new.part_numbers()))}个部分，现在的{self.plan.label()}。"
+                    "要照这篇的结构写新稿，说「用这篇当模板」。")
         yield Event("message", f"已把粘贴的讲稿载入文档（{len(new.part_numbers())} 个部分，{count_chars(message)} 字）。"
-                    f"发现 {len(self.ledger.listed())} 处空白。")
+                    f"发现 {len(self.ledger.listed())} 处空白。" + hint)
 
     # --- persistence -----------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -1037,6 +1041,7 @@ class Session:
             "brief": self.brief.to_dict(),
             "own": sorted(self.own),
             "section_sources": self.section_sources,
+            "plan": None if self.plan.is_default else self.plan.to_dict(),
         }
 
     def restore_state(self, data: dict) -> None:
@@ -1056,6 +1061,7 @@ class Session:
         self.section_sources = dict(data.get("section_sources", {}))
         self.messages = list(data.get("messages", []))
         self.brief = Brief.from_dict(data.get("brief"))
+        self.plan = SpeechPlan.from_dict(data.get("plan"))
         if self.brief.speech_date is None:
             self.brief.speech_date = self.speech_date
         elif self.brief.date_given:
@@ -1103,7 +1109,76 @@ class Session:
         return "\n".join(out)
 
     def check_report(self, sources: list[str] | None = None):
-        return run_checks(self.doc.text(), chars_per_minute=self.cpm, budget_minutes=self.budget_minutes, sources=sources)
+        return run_checks(self.doc.text(), chars_per_minute=self.cpm, budget_minutes=self.budget_minutes, sources=sources,
+                          expected_parts=self.plan.count)
+
+    # --- the speech's plan: follow a template speech (assistant/plan.py) --------------------
+    def outline_text(self) -> str:
+        """The outline as the user reads it, items marked as the plan marks them."""
+        if self.outline is None:
+            return ""
+        return outline_text(*self.outline, {n: self.plan.item_style(n) for n in self.plan.numbers()})
+
+    def _no_such_part(self, n: int) -> str:
+        return (f"现在的{self.plan.label()}，没有{section_label(part_key(n))}。要写{cn_numeral(n)}个部分，"
+                "可以选一篇这样分部分的往年讲话作模板：说「按《讲话标题》的结构写」，或在“文档”页的“结构”里选。"
+                + self._exists_message())
+
+    def knowledge_base(self):
+        """The knowledge base behind the searcher (None without one, e.g. in tests with a fixed searcher)."""
+        return getattr(self.drafter.searcher, "kb", None)
+
+    def plan_from_knowledge(self, query: str) -> SpeechPlan:
+        """The plan of the knowledge-base speech ``query`` names (a title, an occasion or a file name)."""
+        return plan_from_knowledge(self.knowledge_base(), query)
+
+    def set_plan(self, plan: SpeechPlan) -> str:
+        """Draft in ``plan`` from now on; says what changed.  An outline made for other parts is dropped; the
+        document is never touched."""
+        old, self.plan = self.plan, plan
+        drop = self.outline is not None and (old.count != plan.count or old.roles() != plan.roles())
+        if drop:
+            self.outline = None
+        return plan.change_note(outline_dropped=drop, has_document=not self.doc.is_empty)
+
+    def use_template(self, name_or_title: str) -> str:
+        """The 结构 menu: follow a knowledge-base speech (by file name or title); "" goes back to the default."""
+        if self.busy:
+            return "正在处理上一条请求，结构没有改动。请等它完成后再选。"
+        try:
+            plan = self.plan_from_knowledge(name_or_title) if name_or_title else SpeechPlan.default()
+        except PlanError as exc:
+            return str(exc)
+        return self.set_plan(plan)
+
+    def _do_template(self, template: tuple[str, str], selection: str | None) -> Iterator[Event]:
+        """「按《……》的结构写」「用这篇当模板」「恢复默认结构」, then the rest of the message, if it asks for more."""
+        what, rest = template
+        try:
+            if what == "default":
+                plan = SpeechPlan.default()
+            elif what == "this":
+                if rest and sum(1 for line in rest.splitlines() if match_heading(line)) >= 2:
+                    plan, rest = plan_from_speech(rest), ""
+                elif not self.doc.is_empty:
+                    plan = plan_from_speech(self.doc.text(), self.doc.title or "当前文档")
+                else:
+                    raise PlanError("请把要当模板的讲话粘贴在「用这篇当模板」这句话的下一行一起发送，"
+                                    "或说「按《讲话标题》的结构写」用知识库里的讲话。")
+            else:
+                plan = self.plan_from_knowledge(what)
+        except PlanError as exc:
+            yield Event("message", str(exc))
+            return
+        note = self.set_plan(plan)
+        follow = intents.route(rest, has_document=not self.doc.is_empty, has_outline=self.outline is not None,
+                               part_count=max(self.plan.count, len(self.doc.part_numbers())),
+                               last_section=self.last_section) if rest else None
+        if follow is None or follow.action not in ("outline", "draft", "draft_all", "outline_edit"):
+            yield Event("message", note + "\n接下来可以说「为……写个提纲」或「按提纲写全文」。")
+            return
+        yield Event("status", note.split("\n", 1)[0])
+        yield from self._dispatch(rest, selection)
 
 
 def friendly_error(exc: Exception) -> str:

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import icons
+from . import icons, tones
 from .chunking import SEARCH_PARTS
 from .runtime import Services
-from .session import PRESET_MESSAGES, Event, Session
+from .session import Event, Session
 from .store import persist as persist_session
 from .store import try_store
 
-PANEL_COUNT = 7  # doc, sources, checks, ledger, versions, diff, status
+PANEL_COUNT = 8  # doc, sources, checks, ledger, versions, diff, status, plan
 PASSAGE_COLUMNS = ["18%", "18%", "44%", "8%", "12%"]  # speech, part, snippet, score, file: all visible, snippet widest
 
 CSS = """
@@ -120,6 +120,27 @@ def status_line(session: Session) -> str:
     return ("上一轮：" + "，".join(bits) if bits else "") + budget
 
 
+def plan_line(session: Session) -> str:
+    """The speech's plan above the document: 结构：四部分（来自《……》） and what each part does."""
+    from .plan import ROLE_LABELS
+    from .structure import cn_numeral
+
+    roles = " ".join(f"{cn_numeral(n)}、{ROLE_LABELS.get(session.plan.role(n), '其他')}" for n in session.plan.numbers())
+    return f"**{session.plan.label()}**：{roles}"
+
+
+def template_choices(services: Services) -> list[tuple[str, str]]:
+    """The 结构 menu: the default plan, then every knowledge-base speech with parts to follow (title, part count)."""
+    from .structure import cn_numeral
+
+    out = [("默认：三部分（意义、任务、保障）", "")]
+    for name, e in sorted(services.kb.sources().items(), key=lambda x: str(x[1].get("title") or x[0])):
+        n = len(e.get("parts") or [])
+        if 2 <= n <= 8:
+            out.append((f"《{e.get('title') or name}》（{cn_numeral(n)}部分）", name))
+    return out
+
+
 def panels(session: Session) -> tuple:
     checks = session.checks_markdown()
     return (
@@ -130,6 +151,7 @@ def panels(session: Session) -> tuple:
         version_rows(session),
         diff_value(session),
         status_line(session),
+        plan_line(session),
     )
 
 
@@ -194,12 +216,13 @@ def reply_text(session: Session, ev: Event) -> str:
     return _md(ev.text)
 
 
-def run_turn(session: Session, message: str, history: list, selection: str | None = None):
-    """Drive one turn; yields (history, panels-or-None) — panels only when the document may have changed."""
+def run_turn(session: Session, message: str, history: list, selection: str | None = None, intent=None):
+    """Drive one turn; yields (history, panels-or-None) — panels only when the document may have changed.
+    ``intent``: a button's request (the chat shows ``message``, nothing is parsed)."""
     history = list(history or []) + [{"role": "user", "content": message},
                                      {"role": "assistant", "content": f"{icons.BUSY} 已收到，正在处理……"}]
     yield history, None
-    for ev in session.turn(message, selection=selection or None):
+    for ev in session.turn(message, selection=selection or None, intent=intent):
         history[-1] = {"role": "assistant", "content": reply_text(session, ev)}
         # a whole speech fills the document pane section by section, as each is accepted
         yield history, (panels(session) if ev.kind in ("message", "error", "section") else None)
@@ -285,7 +308,8 @@ def welcome_text(settings) -> str:
     else:
         speed = "已接入在线模型，一般几秒到十几秒写好一段。"
     return (
-        "**您好，我是讲稿助手。** 我按“开场白—三个部分—结尾”的结构帮您起草讲话稿，参考知识库里的往年讲话。"
+        "**您好，我是讲稿助手。** 我按“开场白—三个部分—结尾”的结构帮您起草讲话稿（也可以照您选的往年讲话的结构写，"
+        "例如四个部分），参考知识库里的往年讲话。"
         "您没有告诉我的人名、数字、规划名称，我不会编，会留成空白“\\_”，您说一句（如「“\\_”规划是十五五」）就能填上。\n\n"
         f"{speed}\n\n点下面的例子试一试，或直接写您的要求："
     )
@@ -390,10 +414,10 @@ class _Page:
         # the box must take one (refused aloud, kept) — a hidden box keeps the API's outputs as they were
         return [self.sink, self.chatbot, self.state, self.selection] + self.panel_outputs
 
-    def _turn(self, session, message, history, sel, request):
+    def _turn(self, session, message, history, sel, request, intent=None):
         """The turn and its saving, as one run: it goes on to the end when the page stops following it."""
         hist, notes = history, []
-        for hist, pan in run_turn(session, message, history, sel):
+        for hist, pan in run_turn(session, message, history, sel, intent):
             if pan is not None:  # each accepted section is saved at once: a reload mid-speech finds it
                 notes.append(self.persist(session, request))
             yield hist, pan
@@ -402,10 +426,10 @@ class _Page:
         if note:  # the panels again (and the session's new id), so that API clients get the document too
             yield list(hist or []) + [{"role": "assistant", "content": note}], panels(session)
 
-    def send(self, message, history, session, sel, request: gr.Request):
+    def send(self, message, history, session, sel, request: gr.Request, intent=None):
         session = self.ensure(session)
         self.services.live.remember(session, self.owner(request))
-        for hist, pan in self.services.live.run(session, self._turn(session, message, history, sel, request)):
+        for hist, pan in self.services.live.run(session, self._turn(session, message, history, sel, request, intent)):
             # the message box is left alone (accept() emptied it): what the user types meanwhile stays there
             yield (gr.skip(), hist, session, "") + (pan if pan is not None else tuple(gr.skip() for _ in range(PANEL_COUNT)))
 
@@ -423,6 +447,14 @@ class _Page:
         """A button that says ``text`` in the chat."""
         def handler(history, session, sel, request: gr.Request):
             yield from self.send(text, history, session, sel, request)
+        return handler
+
+    def preset(self, tone: tones.Tone):
+        """A tone button: the chat shows its label, the session gets the preset itself (an intent, not a sentence)."""
+        from .intent import preset
+
+        def handler(history, session, sel, request: gr.Request):
+            yield from self.send(tone.label, history, session, sel, request, intent=preset(tone.id))
         return handler
 
 
@@ -443,8 +475,8 @@ def _chat_column(page: _Page) -> None:
                           submit_btn="发送", lines=1, max_lines=6)
     page.notice = gr.Markdown(elem_id="notice")  # a message that could not be sent now, and why
     with gr.Row(elem_id="presets"):
-        page.preset_btns = [gr.Button(name, size="sm", elem_id=f"preset-{style}", min_width=60)
-                            for name, style in PRESET_MESSAGES.items()]
+        page.preset_btns = [(gr.Button(t.label, size="sm", elem_id=f"preset-{t.id}", min_width=56), t)
+                            for t in tones.buttons()]
     with gr.Row(elem_id="actions"):
         page.undo_btn = gr.Button("撤销", size="sm", elem_id="undo", min_width=60)
         page.redo_btn = gr.Button("重做", size="sm", elem_id="redo", min_width=60)
@@ -477,8 +509,8 @@ def _wire_chat(page: _Page) -> None:
     page.chatbot.example_select(example, inputs, page.outputs, api_visibility="private")
     # not queued behind the turn it stops
     page.stop_btn.click(stop_turn, [page.state], [page.status], api_name="stop", queue=False)
-    for btn, (name, style) in zip(page.preset_btns, PRESET_MESSAGES.items()):
-        btn.click(page.command(f"{name}一些"), inputs, page.outputs, api_name=f"preset_{style}")
+    for btn, tone in page.preset_btns:
+        btn.click(page.preset(tone), inputs, page.outputs, api_name=f"preset_{tone.id}")
     page.undo_btn.click(page.command("撤销"), inputs, page.outputs, api_name="undo")
     page.redo_btn.click(page.command("重做"), inputs, page.outputs, api_name="redo")
     page.check_btn.click(page.command("检查一下"), inputs, page.outputs, api_name="check")
@@ -486,6 +518,14 @@ def _wire_chat(page: _Page) -> None:
 
 def _doc_tab(page: _Page):
     with gr.Tab("文档", id="doc-tab"):
+        with gr.Row():
+            with gr.Column(scale=3, min_width=200):
+                plan = gr.Markdown(elem_id="plan")
+            # the choices come with the page (demo.load); an API client may pass any file name or title: the
+            # session answers an unknown one with the closest titles
+            template = gr.Dropdown(label="结构：照哪篇往年讲话写", info="只借用它的结构（几个部分、各讲什么、条目怎么排），不照搬内容",
+                                   choices=[("默认：三部分", "")], value=None, allow_custom_value=True, elem_id="template",
+                                   scale=2)
         doc = gr.Textbox(label="讲话稿（可直接编辑；选中一段文字后点润色按钮，只改选中部分）", lines=16,
                          max_lines=40, elem_id="doc", interactive=True)
         with gr.Row():
@@ -509,7 +549,20 @@ def _doc_tab(page: _Page):
 
         save_btn.click(save, [doc, page.state, page.chatbot], [page.chatbot, page.state] + page.panel_outputs)
 
-    return doc, wire
+        def choose(name, session, history, request: gr.Request):
+            session = page.ensure(session)
+            if name is None:
+                return (gr.skip(), session) + tuple(gr.skip() for _ in range(PANEL_COUNT))
+            note = session.use_template(name)
+            page.persist(session, request)
+            history = list(history or []) + [{"role": "assistant", "content": _md(note)}]
+            return (history, session) + panels(session)
+
+        template.input(choose, [template, page.state, page.chatbot], [page.chatbot, page.state] + page.panel_outputs,
+                       api_name="template")
+
+    page.template = template
+    return (doc, plan), wire
 
 
 def _sources_tab(page: _Page):
@@ -825,7 +878,7 @@ def build_app(services: Services) -> gr.Blocks:
                 _chat_column(page)
             with gr.Column(scale=6):
                 with gr.Tabs():
-                    doc, wire_doc = _doc_tab(page)
+                    (doc, plan), wire_doc = _doc_tab(page)
                     sources, wire_sources = _sources_tab(page)
                     checks, wire_checks = _checks_tab(page)
                     ledger, wire_ledger = _ledger_tab(page)
@@ -834,7 +887,7 @@ def build_app(services: Services) -> gr.Blocks:
                     session_list, wire_sessions = _sessions_tab(page)
                     kb_table, wire_kb = _kb_tab(page)
                     about = _about_tab(page)
-        page.panel_outputs = [doc, sources, checks, ledger, versions, diff, page.status]
+        page.panel_outputs = [doc, sources, checks, ledger, versions, diff, page.status, plan]
         _wire_chat(page)
         for wire in (wire_doc, wire_sources, wire_checks, wire_ledger, wire_versions, wire_export, wire_sessions, wire_kb):
             wire()
@@ -848,12 +901,13 @@ def build_app(services: Services) -> gr.Blocks:
 
         def on_load(session, request: gr.Request):
             session = page.ensure(session)
-            return ((session, gr.update(choices=page.session_choices(request)), kb_rows(services), about_text(services))
+            return ((session, gr.update(choices=page.session_choices(request)), kb_rows(services), about_text(services),
+                     gr.update(choices=template_choices(services)))
                     + panels(session))
 
         demo.load(restore, [page.state, page.sid], [page.state, page.sid, page.chatbot, page.follow] + page.panel_outputs,
                   api_visibility="private").then(
-            on_load, [page.state], [page.state, session_list, kb_table, about] + page.panel_outputs)
+            on_load, [page.state], [page.state, session_list, kb_table, about, page.template] + page.panel_outputs)
         page.follow.tick(page.following, [page.state], [page.chatbot, page.follow] + page.panel_outputs,
                          api_visibility="private", queue=False)
     return demo

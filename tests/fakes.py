@@ -1,15 +1,17 @@
 """Fakes for the chat model in unit tests.
 
-* :func:`prompt_name` tells which prompt file (``prompts/<name>.md``) a rendered prompt came from, by the fixed
-  text of the files themselves — so rewording a prompt does not break the fakes;
+* :func:`prompt_name` tells which prompt file (``prompts/<name>.md``) a rendered prompt came from: the name the
+  drafter gives the call (``config["metadata"]["prompt"]``) while :class:`ScriptedChat` answers it, else by the
+  fixed text of the files themselves — so rewording a prompt does not break the fakes;
 * :class:`ScriptedChat` answers ``script(prompt_text) -> reply`` and streams it; it records every call
-  (``calls``: prompt texts, ``names``: prompt names);
+  (``calls``: prompt texts, ``names``: prompt names, ``prompts_named(name)``);
 * :func:`speech_script` is a well-behaved model: it answers what each prompt asks for.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -33,8 +35,15 @@ def _signatures() -> dict[str, list[str]]:
     return out
 
 
+_ANSWERING = threading.local()  # the prompt name of the call a ScriptedChat is answering in this thread
+
+
 def prompt_name(prompt: str) -> str:
-    """The prompt file a rendered prompt came from: the one whose fixed pieces it holds most of."""
+    """The prompt file a rendered prompt came from: the name of the call being answered, else the file whose fixed
+    pieces the text holds most of."""
+    asked = getattr(_ANSWERING, "name", "")
+    if asked and getattr(_ANSWERING, "prompt", None) == prompt:
+        return asked
     best, score = "", 0.0
     for name, pieces in _signatures().items():
         if not pieces:
@@ -59,9 +68,23 @@ class ScriptedChat(BaseChatModel):
 
     def _reply(self, messages: list[BaseMessage]) -> str:
         prompt = "\n".join(str(m.content) for m in messages)
-        self.calls.append(prompt)
-        self.names.append(prompt_name(prompt))
-        return self.script(prompt)
+        _ANSWERING.prompt = prompt
+        try:
+            name = prompt_name(prompt)
+            self.calls.append(prompt)
+            self.names.append(name)
+            return self.script(prompt)
+        finally:
+            _ANSWERING.name = _ANSWERING.prompt = None
+
+    # the drafter names every call (config metadata "prompt"): the fake answers by that name, not by the wording
+    def stream(self, input, config=None, **kwargs):
+        _ANSWERING.name = ((config or {}).get("metadata") or {}).get("prompt", "")
+        yield from super().stream(input, config, **kwargs)
+
+    def invoke(self, input, config=None, **kwargs):
+        _ANSWERING.name = ((config or {}).get("metadata") or {}).get("prompt", "")
+        return super().invoke(input, config, **kwargs)
 
     def prompts_named(self, name: str) -> list[str]:
         return [c for c, n in zip(self.calls, self.names) if n == name]
@@ -95,8 +118,10 @@ def by_prompt(replies: dict[str, str | Callable[[str], str]], default: Callable[
 
 
 HEADINGS = {"一": "深刻认识新时代妇女工作的重要意义", "二": "围绕中心、服务大局，团结引领广大妇女建功新时代",
-            "三": "切实加强党对妇女工作的领导"}
+            "三": "切实加强党对妇女工作的领导", "四": "强化工作保障，推动妇女工作落地见效"}
 ITEMS = ["聚焦中心大局，组织妇女建功立业", "加强家庭家教家风建设", "维护妇女儿童合法权益"]
+# a second tasks part (a four-part plan whose part 三 lists items too) gets items of its own, as a real model would
+ITEMS_MORE = ["健全妇女权益保障机制", "办好妇女群众身边的实事", "加强新领域妇联组织建设"]
 # each item's own sentences, as a real model writes them (the product drops a clause said twice in one part)
 ITEM_BODIES = {
     ITEMS[0]: "要深化巾帼建功活动，组织妇女投身创新创业。要搭建岗位建功平台，推动形成比学赶超的氛围。",
@@ -115,9 +140,13 @@ ITEM_FRAMES = [
 
 
 def item_body(item: str) -> str:
-    """What the well-behaved model writes for the item ``item`` (``一是…`` / ``二是…``, or the headline alone)."""
-    m = re.match(r"^([一二三四五六七八九十])是", item)
-    k = "一二三四五六七八九十".find(m.group(1)) if m else 0
+    """What the well-behaved model writes for the item ``item`` (``一是…`` / ``（二）…`` / ``其次，…``, or the
+    headline alone)."""
+    m = re.match(r"^(?:([一二三四五六七八九十])是|[（(]([一二三四五六七八九十])[）)]|(首先|其次|再次|最后)[，,])", item)
+    if m and m.group(3):
+        k = {"首先": 0, "其次": 1, "再次": 2, "最后": 2}[m.group(3)]
+    else:
+        k = "一二三四五六七八九十".find(m.group(1) or m.group(2)) if m else 0
     item = item[len(m.group(0)):].rstrip("。") if m else item.rstrip("。")
     return ITEM_BODIES.get(item) or ITEM_FRAMES[k % len(ITEM_FRAMES)].format(item=item, head=item[:4])
 PARAGRAPH = "妇女是推动经济社会发展的重要力量，要团结引领广大妇女在各自岗位上建功立业。"
@@ -152,7 +181,9 @@ def speech_script(prompt: str) -> str:
         m = re.search(r"列出这一部分的([一二三四五六七八九十])条", prompt)
         count = "一二三四五六七八九十".find(m.group(1)) + 1 if m else 3
         given = re.search(r"分别讲：([^。\n]+)", prompt)
-        topics = given.group(1).split("；") if given else ITEMS
+        heading = re.search(r"本部分标题：([^\n]+)", prompt)
+        topics = given.group(1).split("；") if given else (
+            ITEMS_MORE if heading and heading.group(1).strip() == HEADINGS["三"] else ITEMS)
         return "\n".join(f"{'一二三四五六七八九十'[i]}是{t}" for i, t in enumerate((topics * 3)[:count]))
     if name == "item":
         m = re.search(r"这一条：([^\n]+)", prompt)
@@ -170,3 +201,43 @@ def speech_script(prompt: str) -> str:
         original = prompt.split("原文：", 1)[1].strip()
         return original.replace("要深化", "要进一步深化").replace("隆重开幕了", "胜利开幕")
     return "chat"
+
+
+# --------------------------------------------------------------------------- a knowledge base of whole speeches
+
+TEMPLATES = Path(__file__).resolve().parent / "data" / "templates"
+SPEECHES = Path(__file__).resolve().parents[1] / "knowledge" / "speeches"
+
+
+class FakeKnowledgeBase:
+    """The two reading methods a session's template lookup uses (``sources``, ``source_text``), over files."""
+
+    def __init__(self, *paths: Path):
+        from assistant.structure import parse
+
+        self.paths = {p.name: p for p in paths}
+        self._sources = {}
+        for p in paths:
+            sp = parse(p.read_text(encoding="utf-8"))
+            self._sources[p.name] = {"title": sp.title or p.stem, "occasion": str(sp.meta.get("occasion", "")),
+                                     "parts": [x.heading for x in sp.parts], "path": str(p)}
+
+    def sources(self) -> dict[str, dict]:
+        return self._sources
+
+    def source_text(self, name: str) -> str:
+        if name not in self.paths:
+            raise KeyError(name)
+        return self.paths[name].read_text(encoding="utf-8")
+
+
+class KnowledgeSearcher:
+    """A searcher with a knowledge base behind it (``.kb``), finding no passages: the session reads templates
+    from ``kb`` and the composer gets no examples, so every heading is the model's."""
+
+    def __init__(self, kb: FakeKnowledgeBase, *passages):
+        self.kb = kb
+        self.passages = list(passages)
+
+    def search(self, query, k=4, roles=None, mode="hybrid"):
+        return list(self.passages)

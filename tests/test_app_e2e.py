@@ -65,3 +65,14 @@ def test_empty_message_gets_a_clear_answer_and_the_app_keeps_running(client):
     assert "请输入" in last_reply(out)
     out = client.predict("为区妇联第四次代表大会写开场白", [], api_name="/chat")
     assert "祝贺" in document(out)
+
+
+def test_the_speech_plan_follows_a_template_by_chat_and_by_the_menu(client):
+    """The plan panel (last output) shows the structure; the chat and the 结构 menu (/template) both set it."""
+    out = client.predict("按《昌平区工会第三次代表大会》的结构写", [], api_name="/chat")
+    assert "三个部分" in last_reply(out) and "过渡语讲“三点意见”" in last_reply(out)
+    assert out[-1].startswith("**结构：三部分（来自《在昌平区工会第三次代表大会上的讲话")
+    out = client.predict("没有这篇.txt", [], api_name="/template")
+    assert "没有找到" in last_reply([None, out[0]])
+    out = client.predict("", [], api_name="/template")
+    assert out[-1].startswith("**结构：三部分（默认）**")

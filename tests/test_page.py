@@ -137,3 +137,17 @@ def test_a_message_sent_while_a_turn_runs_is_refused_aloud_and_kept(page):
     assert box.input_value() == "更简洁一些"  # not lost: still in the box
     page.locator("#stop").click()
     page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已停止')", timeout=60_000)
+
+
+def test_the_structure_menu_lists_the_knowledge_base_and_sets_the_plan(page):
+    """The 文档 tab shows the plan; the 结构 menu lists the knowledge-base speeches with their part counts, and
+    choosing one says in the chat what is followed and shows it above the document."""
+    plan = page.locator("#plan")
+    plan.get_by_text("结构：三部分（默认）").wait_for()
+    page.locator("#template input").click()
+    option = page.get_by_role("option", name=re.compile(r"《在全县安全生产工作会议上的讲话》（三部分）"))
+    option.wait_for()
+    option.click()
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('只借用它的结构')", timeout=30_000)
+    assert "来自《在全县安全生产工作会议上的讲话》" in plan.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "page_structure_menu.png"))

@@ -11,8 +11,9 @@ from tests.test_session import make_session, run
 def test_panels_reflect_the_session():
     s = make_session()
     run(s, "为区妇联第四次代表大会写开场白")
-    doc, sources, checks, ledger, versions, diff, status = panels(s)
+    doc, sources, checks, ledger, versions, diff, status, plan = panels(s)
     assert "祝贺" in doc
+    assert plan.startswith("**结构：三部分（默认）**")
     assert any("规划" in row[1] for row in ledger)
     assert versions and versions[0][2].startswith("起草开场白")
     assert "空白" in checks
