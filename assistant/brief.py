@@ -103,7 +103,9 @@ def split_occasion(occasion: str) -> tuple[str, str]:
     """(organisation or place, subject): 丰林区科协第五次代表大会 → (丰林区科协, 科协);
     石梁市人才工作会议 → (石梁市, 人才); 柘山区图书馆新馆开馆仪式 → (柘山区图书馆, 图书馆新馆开馆)."""
     occ = re.sub(r"（[^）]*）|\([^)]*\)", "", occasion)
-    occ = re.sub(r"\d{4}届|建[院校厂馆]\d+周年|建[院校厂馆][一二三四五六七八九十]+周年|\d{4}年(?:度)?|[一二三四]季度|第[一二三四五六七八九十\d]+[届次]|[春夏秋冬]季|“[^”]*”", "", occ)
+    occ = re.sub(r"\d{4}届|建[院校厂馆]\d+周年|建[院校厂馆][一二三四五六七八九十]+周年|\d{4}年(?:度)?|[一二三四]季度|第[一二三四五六七八九十\d]+[届次]|[春夏秋冬]季", "", occ)
+    # a quoted plan name (“十五五”) is a fact, not the subject; a quoted title (“最美退役军人”) is the subject
+    occ = re.sub(r"“([^”]*)”", lambda m: "" if re.search(r"十[一二三四五六七八九]五|\d", m.group(1)) else m.group(1), occ)
     place = ""
     m = re.match(rf"^({_PLACE})", occ)
     if m:
@@ -123,6 +125,8 @@ def split_occasion(occasion: str) -> tuple[str, str]:
         if subject.endswith(long):
             subject = s
     subject = re.sub(r"^(?:市|区|县)?直(?=机关)", "", subject)
+    if re.search(r"表彰|颁奖|评选", rest):  # 最美退役军人表彰大会: the field is 退役军人, the award is its title
+        subject = re.sub(r"^(?:最美|优秀|先进|杰出|模范|十佳|百佳|最佳)+", "", subject) or subject
     return org, subject
 
 
@@ -206,6 +210,7 @@ class Brief:
             "org": self.organisation or "XX",
             "short_org": self.short_org or "XX",
             "subject": self.subject or "各项",
+            "field": f"{self.subject}队伍" if self.subject else "各条战线",  # 受表彰的……是全县退役军人队伍中的优秀代表
             "members": self.members() or "全体同志",
             "event": (self.occasion or "活动").replace("仪式", "") if self.kind in ("ceremony", "festival") else "大会的召开",
             "place": self.place or "XX",

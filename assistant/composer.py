@@ -115,7 +115,7 @@ class Composer:
         v = brief.values()
         return template.format(subject=v["subject"], org=v["short_org"], full_org=v["org"], occasion=v["occasion"], level=brief.level,
                                place=v["place"], represent=v["represent"], members=v["members"], event=v["event"],
-                               festival=v["festival"], count=count)
+                               festival=v["festival"], field=v["field"], count=count)
 
     def echo_fragments(self) -> list[str]:
         if self._echo is None:
@@ -541,6 +541,19 @@ def _trim(text: str, limit: int) -> str:
             break
         out += s
     return out
+
+
+def closest_trim(text: str, want: int) -> str:
+    """The run of whole sentences from the start whose length is closest to ``want`` (over or under): cutting
+    sentences of 60 characters to 200 gives 180 or 240, not 120."""
+    best, out = "", ""
+    for s in _sentences(text):
+        out += s
+        if not best or abs(count_chars(out) - want) < abs(count_chars(best) - want):
+            best = out
+        if count_chars(out) >= want:
+            break
+    return best or text
 
 
 def _bigrams(s: str) -> set[str]:

@@ -726,7 +726,7 @@ class Session:
     def _refine_section(self, key: str, original: str, instruction: str, target: int | None, progress: str = ""):
         """Refine a section paragraph by paragraph: headings, salutation lines and item markers stay as code keeps
         them, each paragraph gets its share of the length, and a paragraph the model spoils keeps its old text."""
-        from .composer import _sentences, _trim
+        from .composer import _sentences, _trim, closest_trim
 
         lines = [l for l in original.split("\n")]
         fixed = [bool(match_heading(l) or l.strip().endswith("：") or not l.strip() or _INTRO_LINE.search(l))
@@ -738,6 +738,7 @@ class Session:
         passages = list(self.seen_passages.values())
         composer = self._composer()
         out = list(lines)
+        shares: dict[int, tuple[str, str, int | None]] = {}  # paragraph → (marker, original body, its share)
         for i, (line, keep) in enumerate(zip(lines, fixed)):
             if keep:
                 continue
@@ -782,10 +783,22 @@ class Session:
                 new = _trim(new, int(want * 1.1))
             if want and count_chars(new) < want * 0.85 and count_chars(body) >= want:
                 # cut too far (精简到200字 gave 150): whole sentences of the original, when that comes closer
-                cut = _trim(body, want)
+                cut = closest_trim(body, want)
                 new = cut if abs(count_chars(cut) - want) < abs(count_chars(new) - want) else new
             out[i] = marker + new
+            shares[i] = (marker, body, want)
         text = "\n".join(l for l in out if l.strip())
+        if target and count_chars(text) < 0.85 * target and count_chars(original) >= target:
+            # the paragraphs together cut too far (开场白精简到200字 gave 157): the ones cut most get whole sentences
+            # of their original back, up to their share, until the section is near the length asked
+            for i in sorted(shares, key=lambda i: count_chars(out[i]) - (shares[i][2] or 0)):
+                marker, body, want = shares[i]
+                back = closest_trim(body, want) if want else ""
+                if count_chars(marker + back) > count_chars(out[i]):
+                    out[i] = marker + back
+                if count_chars("\n".join(l for l in out if l.strip())) >= 0.85 * target:
+                    break
+            text = "\n".join(l for l in out if l.strip())
         if target and count_chars(text) < 0.8 * target and count_chars(original) < 0.8 * target:
             # asked for more than there is (结尾控制在400字 on a 100-character closing): the shortest paragraphs go
             # on, each on a new aspect, until the section has about the length asked

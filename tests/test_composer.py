@@ -243,3 +243,13 @@ def test_an_enumeration_inside_a_paragraph_loses_its_numerals():
     raw = "一、制定科学的战略规划，明确未来发展方向；二、加强市场调研和分析，把握行业动态；三、优化内部管理，提高运营效率。"
     out = clean_paragraph(raw, 200)
     assert "一、" not in out and "二、" not in out and "三、" not in out and "把握行业动态" in out
+
+
+def test_a_cut_to_whole_sentences_lands_nearest_the_length_asked():
+    from assistant.composer import closest_trim
+    from assistant.structure import count_chars
+
+    text = "甲" * 59 + "。" + "乙" * 59 + "。" + "丙" * 59 + "。" + "丁" * 59 + "。"
+    assert count_chars(closest_trim(text, 200)) == 180  # three sentences (180) is nearer 200 than four (240)
+    assert count_chars(closest_trim(text, 220)) == 240
+    assert count_chars(closest_trim(text, 20)) == 60  # at least one sentence
