@@ -118,6 +118,7 @@ class Intent:
     question: str = ""
     confidence: float = 1.0
     own: tuple = ()  # sections the user said are their own (「第一部分我已经写好了」): remembered, kept, not drafted
+    correction: bool = False  # 「不是，我是说第二部分」: the previous turn was misunderstood
 
 
 # --------------------------------------------------------------------------- helpers
@@ -766,6 +767,15 @@ def route(
         kw.setdefault("chars", chars)
         return Intent(action, **kw)
 
+    # 0-. 「不是，我是说……」: a correction of the turn before — the rest is routed as the request it is
+    fix = re.match(rf"^(?:{CORRECTION_WORDS})[，,。：:！!\s]*(?:我是说|我说的是|我要的是|我的意思是|我是要|是要|要的是)[，,：:\s]*(.+)$", raw)
+    if fix:
+        it = route(fix.group(1), has_document=has_document, has_outline=has_outline, part_count=part_count,
+                   last_section=last_section)
+        if it.action == "clarify" and it.target is not None:  # 「不是，我是说第二部分」: the same request, that part
+            it = Intent("draft" if not has_document else "clarify", target=it.target, question=it.question)
+        it.correction = True
+        return it
     # 0. a version in another language, or a request in one
     if other_language(raw) and not _has(r"英文字母|翻译腔", t):
         return Intent("language")

@@ -146,6 +146,7 @@ class Session:
         self.brief = Brief(speech_date=self.speech_date)
         self._busy = threading.Lock()
         self._cancel = threading.Event()
+        self._commits_this_turn = self._commits_last_turn = 0  # versions a turn made (a correction undoes one)
 
     # --- public ---------------------------------------------------------------
     def turn(self, message: str, *, selection: str | None = None, intent: intents.Intent | None = None) -> Iterator[Event]:
@@ -156,6 +157,7 @@ class Session:
             return
         try:
             self._cancel.clear()
+            self._commits_last_turn, self._commits_this_turn = self._commits_this_turn, 0
             self.last = Turn()
             self._t0 = time.perf_counter()
             message = (message or "").strip()
@@ -255,9 +257,26 @@ class Session:
             self.occasion = self.brief.occasion or it.occasion
         if it.action == "chat" and it.confidence == 0.0:
             it = self._classify(message, it)
+        correction = it.correction
         it = self._draft_if_missing(it, message)
+        it.correction = correction
         self.facts.append(message)
+        prev = getattr(self, "_last_intent", None)
+        if it.correction and it.action == "clarify" and it.target is not None and prev is not None and prev.target:
+            # 「不是，我是说第二部分」 after 「写第一部分」: the same request, for the part the user meant
+            from dataclasses import replace
+
+            it = replace(prev, target=it.target, correction=True, own=())
+        self._last_intent = it
         own_note = self._remember_own(it.own) if it.own and it.action != "context" else ""
+        if it.correction and self._commits_last_turn == 1 and it.action not in ("undo", "redo", "restore"):
+            undone = self.history.current.label
+            doc = self.history.undo()  # the misunderstood turn's change goes; the corrected request runs instead
+            if doc is None and len(self.doc.keys()) == 1:
+                doc = Document()  # it was the speech's first change: back to the empty speech (its version stays)
+            if doc is not None:
+                self._set_doc(doc)
+                own_note = (own_note + "\n" if own_note else "") + f"已撤销刚才的「{undone}」。"
         handler = getattr(self, f"_do_{it.action}", None)
         if handler is None:
             yield Event("message", HELP)
@@ -1091,6 +1110,7 @@ class Session:
     def _commit(self, doc: Document, label: str, section: str | None, meta: dict | None = None) -> None:
         self.doc = doc
         self.history.commit(doc, label, section, meta)
+        self._commits_this_turn += 1
         self.ledger.refresh(self.doc.text())
         # proposals from the speech date (e.g. the current five-year plan), never applied until confirmed
         self.proposals = placeholders.propose_from_context(self.ledger, self.speech_date)

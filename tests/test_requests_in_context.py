@@ -84,3 +84,19 @@ def test_a_whole_speech_cut_to_two_minutes_is_shared_across_its_sections_and_rep
     assert 0.75 * 440 <= total_after <= 1.2 * 440, (total_after, after)
     longest = [k for k in before if before[k] > 150]
     assert all(after[k] < before[k] for k in longest), (before, after)  # every long section gave its share
+
+
+def test_a_misunderstood_request_is_cheap_to_correct():
+    """「写第一部分」 when the second was meant: 「不是，我是说第二部分」 undoes the first and writes the second."""
+    s = make_session()
+    run(s, "为区妇联第四次代表大会写开场白")
+    run(s, "写第一部分")
+    assert s.doc.get("part1")
+    reply = final(run(s, "不是，我是说第二部分"))
+    assert "已撤销刚才的「起草第一部分」" in reply.text and "已起草第二部分" in reply.text
+    assert not s.doc.get("part1") and s.doc.get("part2") and s.doc.get("opening")
+    # 「不对，我要的是提纲」 after a drafted part: the outline, and the part undone
+    t = make_session()
+    run(t, "为区妇联第四次代表大会写第一部分")
+    reply = final(run(t, "不对，我要的是提纲"))
+    assert t.outline is not None and not t.doc.get("part1"), reply.text
