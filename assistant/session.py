@@ -21,6 +21,7 @@ from typing import Iterator, Literal
 from . import guard as guards
 from . import icons
 from . import intent as intents
+from . import materials as mats
 from . import placeholders, repair
 from .brief import Brief
 from .checks import run_checks
@@ -149,6 +150,7 @@ class Session:
         self.seen_passages: dict[str, Passage] = {}  # every passage shown to the model, for the copy check
         self.title = "新讲话稿"
         self.brief = Brief(speech_date=self.speech_date)
+        self.materials = mats.Materials()  # 会议材料: this speech's own work report, figures, plan names
         self._busy = threading.Lock()
         self._cancel = threading.Event()
 
@@ -233,6 +235,10 @@ class Session:
     def _dispatch(self, message: str, selection: str | None) -> Iterator[Event]:
         if message.strip("。！! ") in ("确认建议", "采纳建议", "确认这些建议", "都确认"):
             yield from self._confirm_proposals()
+            return
+        material = mats.pasted(message)
+        if material is not None or mats.LIST_REQUEST.match(message):
+            yield Event("message", self.attach_material(*material) if material else self.materials_summary())
             return
         if self._looks_like_speech(message):
             yield from self._load_pasted(message)
@@ -361,7 +367,8 @@ class Session:
             scale = speech_scale(self.brief.minutes * self.cpm)
         return Job(key=key, brief=self.brief, request=message, said=self.allowed_text(), heading=heading, items=items,
                    chars=chars, scale=scale, style=STYLE_INSTRUCTIONS.get(style or "", ""),
-                   previous="\n".join(self.doc.get(k) for k in self.doc.keys() if k != key))
+                   previous="\n".join(self.doc.get(k) for k in self.doc.keys() if k != key),
+                   facts=self._facts_for if self.materials else None)
 
     def ledger_facts(self) -> str:
         vals = [f"{e.label}={e.value}" for e in self.ledger.entries.values() if e.status == "confirmed" and e.value]
@@ -370,7 +377,8 @@ class Session:
     def allowed_text(self) -> str:
         """Everything the user has given: messages, confirmed values, the document as it stands."""
         year = f"{self.speech_date.year}年" if self.speech_date else ""  # the speech's year is known, its day is not
-        return "\n".join(self.facts + [self.ledger.allowed_text(), self.doc.text(), self.occasion, year])
+        return "\n".join(self.facts + [self.ledger.allowed_text(), self.doc.text(), self.occasion, year,
+                                        self.materials.text()])
 
     def _composer(self) -> Composer:
         return Composer(self.drafter, terms=self.terms, speech_date=self.speech_date, timing=self.last.timing,
@@ -419,7 +427,9 @@ class Session:
             yield Event("error", f"{label}没有写入：{fixed.error}")
             return
         text, filled = self._apply_known(fixed.text)
+        text, blanked = self.materials.ground(text, self.user_text())
         notes = written.notes + fixed.notes + self._copy_notes(text, written.passages)
+        notes += [f"模型写入了材料里没有的数字（{'、'.join(dict.fromkeys(blanked))}），已改成待填空白"] if blanked else []
         new = self.doc.copy()
         new.set(key, text)
         self._commit(new, f"起草{label}", key)
@@ -943,6 +953,68 @@ class Session:
         yield Event("message", f"已把粘贴的讲稿载入文档（{len(new.part_numbers())} 个部分，{count_chars(message)} 字）。"
                     f"发现 {len(self.ledger.listed())} 处空白。")
 
+    # --- 会议材料 ---------------------------------------------------------------------
+    def attach_material(self, name: str, text: str) -> str:
+        """Attach (or update) a material from pasted text; bad input: one message, nothing changed."""
+        try:
+            return self.materials.add(name, text)
+        except mats.MaterialError as exc:
+            return str(exc)
+
+    def attach_material_file(self, path, name: str | None = None) -> str:
+        try:
+            return self.materials.add(*mats.read_material(path, name))
+        except mats.MaterialError as exc:
+            return str(exc)
+
+    def remove_material(self, name: str) -> str:
+        try:
+            return self.materials.remove((name or "").strip())
+        except mats.MaterialError as exc:
+            return str(exc)
+
+    def materials_summary(self) -> str:
+        if not self.materials:
+            return ("这篇讲稿还没有会议材料。可以在右侧「材料」页上传工作报告（.txt/.md/.docx），或直接发「这是工作报告：……」。"
+                    "起草时会从材料里取用数字、名称并注明出处。")
+        lines = [f"这篇讲稿有 {len(self.materials)} 份材料："]
+        lines += [f"- 《{name}》{chars} 字，{facts} 句含事实" for name, chars, facts, *_ in self.materials.rows()]
+        return "\n".join(lines)
+
+    def user_text(self) -> str:
+        """What the user said or confirmed (not the materials, not the document): a fact's other source."""
+        year = f"{self.speech_date.year}年" if self.speech_date else ""
+        return "\n".join(self.facts + [self.ledger.allowed_text(), self.occasion, year])
+
+    def _facts_for(self, topic: str) -> str:
+        """The 「可用的事实」 block for one paragraph about ``topic``: the materials' best fact sentences, quoted."""
+        kb = getattr(self.drafter.searcher, "kb", None)
+        found = self.materials.search(f"{self.brief.occasion} {topic}", embeddings=getattr(kb, "embeddings", None))
+        return mats.facts_block(found, self.drafter.prompts.text("facts"))
+
+    def material_citations(self) -> list:
+        if self.doc.is_empty or not self.materials:
+            return []
+        return self.materials.citations(self.doc, self.user_text())
+
+    def materials_check_lines(self) -> list[str]:
+        """The checks page: facts of the speech with no source, and old values a changed material no longer has."""
+        if not self.materials:
+            return []
+        cites = self.material_citations()
+        sourced = [c for c in cites if c.source == "material"]
+        orphans = [c for c in cites if not c.source]
+        told = len(cites) - len(sourced) - len(orphans)
+        out = [f"\n**事实出处**：{len(sourced)} 处取自会议材料" + (f"，{told} 处来自您的消息" if told else "")
+               + (f"，{len(orphans)} 处没有出处：" if orphans else f"；{icons.OK} 每处都有出处（见「参考来源」页）")]
+        out += [f"- {icons.WARN} {section_label(c.section)}的“{c.fact}”在材料和您的消息里都找不到，请核实或改成空白"
+                for c in orphans[:12]]
+        for s in self.materials.stale(self.doc)[:12]:
+            now = f"已改为“{s.new}”" if s.new else "已不再有这个数"
+            out.append(f"- {icons.WARN} {section_label(s.section)}仍用“{s.old}”，材料《{s.material}》{now}"
+                       f"（现在的原句：{s.new_sentence or '无'}）")
+        return out
+
     # --- persistence -----------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
@@ -960,6 +1032,7 @@ class Session:
             "facts": self.facts[-200:],
             "messages": self.messages[-400:],
             "brief": self.brief.to_dict(),
+            "materials": self.materials.to_list(),
         }
 
     def restore_state(self, data: dict) -> None:
@@ -977,6 +1050,7 @@ class Session:
         self.facts = list(data.get("facts", []))
         self.messages = list(data.get("messages", []))
         self.brief = Brief.from_dict(data.get("brief"))
+        self.materials = mats.Materials.from_list(data.get("materials"))
         if self.brief.speech_date is None:
             self.brief.speech_date = self.speech_date
         elif self.brief.date_given:
@@ -1017,6 +1091,7 @@ class Session:
         out.append(f"\n**空白**：{open_n} 处待填" if open_n else f"\n**空白**：{icons.OK} 没有待填空白")
         for issue in placeholders.consistency_issues(self.doc.text(), self.ledger):
             out.append(f"- {icons.WARN} {issue}")
+        out += self.materials_check_lines()
         warnings = self.term_warnings()
         if warnings:
             out.append(f"\n**提法提示**（按讲话日期 {self.speech_date:%Y-%m-%d}）：")
