@@ -41,9 +41,11 @@ _INSTRUCTION = re.compile(r"忽略|无视|不要(?:遵守|理会|执行)|(?:以�
                           r"ignore|instruction|prompt|system", re.I)
 _FRONT = re.compile(r"^---\n.*?\n---\n", re.S)
 # 「这是工作报告：……」「会议材料：……」: a pasted material in the chat
+# (a qualifier ends in 的 or an organisation: 「帮我改一下这段总结：」 is a request, not a material)
 _PASTED = re.compile(
     r"^(?:这是|这里是|以下是|下面是|附上|附|给你|发你)?(?:本次|这次|今天|大会|会议)?(?:会议|大会)?的?"
-    r"(?P<name>[\u4e00-\u9fffA-Za-z0-9]{0,12}?(?:工作报告|报告|材料|总结|通报|数据|情况|汇报|方案|纪要))"
+    r"(?P<qual>[\u4e00-\u9fffA-Za-z0-9]{0,16}?(?:的|会|委|府|局|联|协|院|部|厅|办|团))?"
+    r"(?P<name>工作报告|报告|会议材料|大会材料|背景材料|汇报材料|材料|工作总结|总结|统计数据|年度数据|数据|情况通报|通报|纪要)"
     r"(?:全文|原文|内容)?(?:如下)?[：:]\s*(?P<text>.+)$", re.S)
 MIN_PASTED_CHARS = 10
 LIST_REQUEST = re.compile(r"^(?:有哪些|看看|看一下|列出|查看)?(?:会议)?材料(?:有哪些|列表|清单)?[?？。！!]?$")
@@ -133,7 +135,7 @@ def pasted(message: str) -> tuple[str, str] | None:
     if not m or len(re.sub(r"\s", "", m.group("text"))) < MIN_PASTED_CHARS:
         return None
     name = m.group("name")
-    return ("会议材料" if name in ("材料", "情况", "数据") else name), m.group("text").strip()
+    return ("会议材料" if name == "材料" else name), m.group("text").strip()
 
 
 # --------------------------------------------------------------------------- facts
@@ -237,6 +239,12 @@ class Materials:
         return "\n".join(s for m in self.items for s in m.sentences() if not is_instruction(s))
 
     def fact_sentences(self) -> list[FactSentence]:
+        key = tuple((m.name, m.text) for m in self.items)
+        if getattr(self, "_facts_key", None) != key:  # the panels ask on every refresh: read each version once
+            self._facts_key, self._facts = key, self._read_facts()
+        return [FactSentence(f.material, f.text, list(f.facts)) for f in self._facts]
+
+    def _read_facts(self) -> list[FactSentence]:
         out, seen = [], set()
         for m in self.items:
             for s in m.sentences():
@@ -248,11 +256,13 @@ class Materials:
                     out.append(FactSentence(m.name, s, facts))
         return out
 
-    def search(self, query: str, k: int = FACTS_PER_PARAGRAPH, embeddings=None) -> list[FactSentence]:
+    def search(self, query: str, k: int = FACTS_PER_PARAGRAPH, embeddings=None, used: str = "") -> list[FactSentence]:
         """The fact sentences best for ``query``, best first: shared characters (weighted by how rare they are
         in the materials), plus the embedding's cosine when ``embeddings`` is given.  Ties keep the materials'
-        order, so a query sharing nothing still gets the report's first figures."""
-        cands = self.fact_sentences()
+        order, so a query sharing nothing still gets the report's first figures.  A sentence whose facts are all
+        in ``used`` (the speech so far) is left for the parts that have not said them: said twice, a figure is a
+        repeat the product drops."""
+        cands = [c for c in self.fact_sentences() if not used or not all(occurs(f, used) for f in c.facts)]
         if not cands:
             return []
         grams = [set(_bigrams(c.text)) for c in cands]
@@ -298,17 +308,9 @@ class Materials:
         """Each fact of the speech (once per section) and where it came from: a material sentence first, else
         the user's messages (or what they confirmed), else nowhere."""
         out, seen = [], set()
-        full = doc.text()
-        offset = 0
-        spans = []
-        for key in doc.keys():
-            body = doc.get(key)
-            at = full.find(body, offset)
-            spans.append((key, body))
-            offset = max(offset, at + len(body)) if at >= 0 else offset
         facts = self.fact_sentences()
-        for key, body in spans:
-            for f in facts_in(body):
+        for key in doc.keys():
+            for f in facts_in(doc.get(key)):
                 if (key, f.text) in seen:
                     continue
                 seen.add((key, f.text))

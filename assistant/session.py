@@ -427,7 +427,7 @@ class Session:
             yield Event("error", f"{label}没有写入：{fixed.error}")
             return
         text, filled = self._apply_known(fixed.text)
-        text, blanked = self.materials.ground(text, self.user_text())
+        text, blanked = self.materials.ground(text, self.user_text() + "\n" + self.doc.text())
         notes = written.notes + fixed.notes + self._copy_notes(text, written.passages)
         notes += [f"模型写入了材料里没有的数字（{'、'.join(dict.fromkeys(blanked))}），已改成待填空白"] if blanked else []
         new = self.doc.copy()
@@ -957,15 +957,20 @@ class Session:
     def attach_material(self, name: str, text: str) -> str:
         """Attach (or update) a material from pasted text; bad input: one message, nothing changed."""
         try:
-            return self.materials.add(name, text)
+            return self.materials.add(name, text) + self._stale_note()
         except mats.MaterialError as exc:
             return str(exc)
 
     def attach_material_file(self, path, name: str | None = None) -> str:
         try:
-            return self.materials.add(*mats.read_material(path, name))
+            return self.materials.add(*mats.read_material(path, name)) + self._stale_note()
         except mats.MaterialError as exc:
             return str(exc)
+
+    def _stale_note(self) -> str:
+        stale = self.materials.stale(self.doc) if not self.doc.is_empty else []
+        return "".join(f"\n· {section_label(s.section)}仍用“{s.old}”，材料里{'已改为“' + s.new + '”' if s.new else '已没有这个数'}"
+                       for s in stale[:6])
 
     def remove_material(self, name: str) -> str:
         try:
@@ -989,7 +994,8 @@ class Session:
     def _facts_for(self, topic: str) -> str:
         """The 「可用的事实」 block for one paragraph about ``topic``: the materials' best fact sentences, quoted."""
         kb = getattr(self.drafter.searcher, "kb", None)
-        found = self.materials.search(f"{self.brief.occasion} {topic}", embeddings=getattr(kb, "embeddings", None))
+        found = self.materials.search(f"{self.brief.occasion} {topic}", embeddings=getattr(kb, "embeddings", None),
+                                      used=self.doc.text())
         return mats.facts_block(found, self.drafter.prompts.text("facts"))
 
     def material_citations(self) -> list:

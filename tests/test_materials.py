@@ -115,7 +115,7 @@ def test_the_checks_page_lists_a_fact_without_a_source():
 def test_a_changed_figure_in_the_re_attached_report_is_flagged_where_the_speech_uses_it():
     s = drafted_part_one()
     note = s.attach_material("工作报告", REPORT.replace("46个", "48个"))
-    assert note.startswith("已更新材料《工作报告》")
+    assert note.startswith("已更新材料《工作报告》") and "第一部分仍用“46个”，材料里已改为“48个”" in note
     checks = s.checks_markdown()
     assert "第一部分仍用“46个”，材料《工作报告》已改为“48个”" in checks
     assert "建成职工服务站48个。" in checks
@@ -150,6 +150,24 @@ def test_a_work_report_pasted_in_the_chat_becomes_a_material_not_the_document():
     assert "材料" in final(run(s, "有哪些材料")).text and "《工作报告》" in final(run(s, "有哪些材料")).text
     run(s, "为区总工会第五次代表大会写第一部分")
     assert "1.2万名" in s.doc.get("part1") and "46个" in s.doc.get("part1")
+
+
+@pytest.mark.parametrize("message, name", [
+    ("这是区总工会的工作报告：全年新增会员1.2万名。", "工作报告"),
+    ("会议材料：全年新增会员1.2万名，建成职工服务站46个。", "会议材料"),
+    ("今年的数据：全年新增会员1.2万名。", "数据"),
+])
+def test_materials_are_recognised_in_the_ways_people_hand_them_over(message, name):
+    s = make_session()
+    assert final(run(s, message)).text.startswith(f"已加入材料《{name}》")
+    assert s.materials.names() == [name] and s.doc.is_empty
+
+
+@pytest.mark.parametrize("message", ["写第二部分：围绕中心、服务大局", "帮我改一下这段总结：全年工作很有成效，值得肯定"])
+def test_a_request_with_a_colon_is_not_taken_for_a_material(message):
+    s = make_session()
+    run(s, message)
+    assert not s.materials
 
 
 @pytest.mark.parametrize("message", ["这是工作报告：", "这是工作报告：   ", "会议材料：好"])
@@ -267,3 +285,33 @@ def test_the_cli_drafts_from_a_material_and_prints_each_facts_source(tmp_path, o
     assert "1.2万名" in data["text"] and "46个" in data["text"] and INVENTED not in data["text"]
     facts = {f["fact"]: f for f in data["facts"]}
     assert facts["1.2万名"]["material"] == "工作报告" and facts["1.2万名"]["sentence"] == "全年新增会员1.2万名。"
+
+
+@pytest.mark.slow
+def test_the_local_model_drafts_part_one_from_the_work_report():
+    """The real local model (no scripted replies): part one carries the report's figures, each cited to its
+    sentence, and no number from anywhere else."""
+    from assistant.drafting import Drafter
+    from assistant.model_files import ensure_default_gguf
+    from assistant.providers import make_chat_model, stop_local_server
+    from assistant.session import Session
+    from assistant.settings import Settings
+
+    settings = Settings(_env_file=None, chat_provider="local", temperature=0.0)
+    ensure_default_gguf(settings)
+    try:
+        s = Session(Drafter(settings, None, lambda: make_chat_model(settings)))
+        s.attach_material("工作报告", REPORT)
+        events = run(s, "为区总工会第五次代表大会写第一部分，讲讲过去一年的成绩")
+        assert final(events).kind == "message", final(events).text
+    finally:
+        stop_local_server()
+    part = s.doc.get("part1")
+    kept = [f for f in ("1.2万名", "46个") if f in part]
+    assert kept, part  # shown as 「可用的事实」 in every paragraph's prompt, the model used at least one
+    cites = {c.fact: c for c in s.material_citations()}
+    assert all(cites[f].sentence in REPORT for f in kept)
+    numbers = re.findall(r"(?<![\d.])\d+(?:\.\d+)?", part)
+    given = s.materials.text() + "\n" + s.user_text()  # the report (its instruction left out), the request, the year
+    assert all(mats.occurs(n, given) for n in numbers), part
+    assert "10万名" not in part and "王大力" not in part
