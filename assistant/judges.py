@@ -11,7 +11,9 @@ part's subject), ``wording`` (current 提法 for the speech date), ``invented`` 
 dates, plan names, meeting ordinals and festivals nobody gave), ``corruption`` (a blank that replaced
 characters inside an ordinary word of the raw reply), ``copy`` (longest verbatim run from a retrieved
 passage), ``repetition``, ``structure``, ``length`` (±20 % of a length the user asked for),
-``register`` (salutations that fit the speaker and the meeting) and ``fill``.
+``register`` (salutations that fit the speaker and the meeting), ``grounded`` (the facts of the meeting's
+materials a turn must keep, ``keeps``) and ``fill``.  A scenario's ``materials`` (the work report it
+attaches) count as given, like the user's messages.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from functools import lru_cache
 from typing import Iterable
 
 JUDGES = ("echo", "topic", "wording", "invented", "corruption", "copy", "repetition", "structure", "length",
-          "register", "fill")
+          "register", "grounded", "fill")
 COPY_LIMIT = 30  # characters: a longer run copied verbatim from a past speech fails
 LENGTH_TOLERANCE = 0.2
 REPEAT_MIN = 12  # characters: the same run twice in one section is a loop, not parallelism
@@ -56,7 +58,7 @@ class Context:
 
     @property
     def allowed(self) -> str:
-        return "\n".join(self.said)
+        return "\n".join(self.said + [m.get("text", "") for m in self.scenario.get("materials") or []])
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -657,4 +659,15 @@ def judge_turn(turn: dict, ctx: Context) -> list[Verdict]:
     want = turn.get("chars")
     out.append(judge_length(whole, want) if want else Verdict("length", True, "（用户没有要求长度）"))
     out.append(judge_register(sections, ctx))
+    out.append(judge_grounded(whole, turn))
     return out
+
+
+def judge_grounded(text: str, turn: dict) -> Verdict:
+    """The facts of the meeting's materials the turn must keep (``keeps``: 「1.2万名」「46个」), written as they are."""
+    keeps = [str(k) for k in turn.get("keeps") or []]
+    flat = re.sub(r"\s", "", text)
+    missing = [k for k in keeps if re.sub(r"\s", "", k) not in flat]
+    if missing:
+        return Verdict("grounded", False, "材料里的事实没有写进讲稿：" + "、".join(missing), missing[0], len(missing))
+    return Verdict("grounded", True, "" if keeps else "（这一轮没有要求取用的材料事实）", figure=0 if keeps else None)
