@@ -31,6 +31,7 @@ CSS = """
 #title h2 {margin: 0 0 2px 0;}
 #actions button {min-width: 0;}
 #kb-confirm {border: 1px solid #d9534f; border-radius: 6px; padding: 6px;}
+#panels .tab-container > button {padding: 0 var(--size-2);}
 """
 
 # Gradio's own widgets (upload box, buttons, toasts) speak the browser's language; the page is for Chinese users
@@ -86,9 +87,9 @@ def passage_rows(passages) -> list[list]:
 
 
 def source_rows(session: Session) -> list[list]:
-    """The passages of past speeches the last draft drew on, then each fact of the speech taken from the
-    meeting's materials with the sentence it came from."""
-    return passage_rows(session.sources) + material_rows(session)
+    """Each fact of the speech taken from the meeting's materials, with the sentence it came from (first: what
+    the user checks), then the passages of past speeches the last draft drew on."""
+    return material_rows(session) + passage_rows(session.sources)
 
 
 def material_rows(session: Session) -> list[list]:
@@ -180,9 +181,12 @@ def highlight_blank(session: Session, entry_id: str) -> list[tuple[str, str | No
 
 
 def passage_in_speech(services: Services, session: Session, row: int) -> list[tuple[str, str | None]]:
-    """A retrieved passage shown inside its speech (provenance), the passage marked."""
-    if 0 <= row - len(session.sources) < len(cites := [c for c in session.material_citations() if c.source == "material"]):
-        return material_view(session, cites[row - len(session.sources)])
+    """A row of the sources panel in its place: a fact's sentence in its material, or a retrieved passage inside
+    its speech (provenance), marked."""
+    cites = [c for c in session.material_citations() if c.source == "material"]
+    if 0 <= row < len(cites):
+        return material_view(session, cites[row])
+    row -= len(cites)
     if not 0 <= row < len(session.sources):
         return []
     return passage_view(services, session.sources[row])
@@ -838,7 +842,8 @@ def build_app(services: Services) -> gr.Blocks:
             with gr.Column(scale=5):
                 _chat_column(page)
             with gr.Column(scale=6):
-                with gr.Tabs():
+                # ten tabs: narrower than Gradio's, and wrapped rather than hidden in a menu when the window is narrow
+                with gr.Tabs(elem_id="panels", overflow_behavior="wrap"):
                     doc, wire_doc = _doc_tab(page)
                     sources, wire_sources = _sources_tab(page)
                     checks, wire_checks = _checks_tab(page)

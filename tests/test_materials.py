@@ -61,7 +61,8 @@ def test_part_one_keeps_the_reports_figures_with_their_source_and_blanks_a_made_
     assert ["会议材料《工作报告》", "第一部分：1.2万名", "全年新增会员1.2万名。", "—", "材料"] in rows
     assert any(r[1] == "第一部分：46个" and r[2] == "建成职工服务站46个。" for r in rows)
     # and a click on that row shows the sentence inside the report
-    row = len(s.sources) + [r[1] for r in rows].index("第一部分：46个")
+    row = [r[1] for r in rows].index("第一部分：46个")
+    assert source_rows(s)[: len(rows)] == rows  # the facts come first, then the passages of past speeches
     from assistant.ui import passage_in_speech
 
     view = passage_in_speech(None, s, row)
