@@ -48,6 +48,8 @@ _PASTED = re.compile(
     r"(?P<name>工作报告|报告|会议材料|大会材料|背景材料|汇报材料|材料|工作总结|总结|统计数据|年度数据|数据|情况通报|通报|纪要)"
     r"(?:全文|原文|内容)?(?:如下)?[：:]\s*(?P<text>.+)$", re.S)
 MIN_PASTED_CHARS = 10
+REMOVE_REQUEST = re.compile(r"^(?:请|帮我)?(?:把)?(?:删除|删掉|删去|去掉|移除)(?:会议)?材料[《“\"「]?(?P<name>[^》”\"」]+?)[》”\"」]?[。！!]?$"
+                            r"|^(?:请|帮我)?把(?:会议)?材料[《“\"「]?(?P<name2>[^》”\"」]+?)[》”\"」]?(?:删除|删掉|删去|去掉|移除)[。！!]?$")
 LIST_REQUEST = re.compile(r"^(?:有哪些|看看|看一下|列出|查看)?(?:会议)?材料(?:有哪些|列表|清单)?[?？。！!]?$")
 
 
@@ -227,7 +229,7 @@ class Materials:
         if m is None:
             raise MaterialError(f"没有名为《{name}》的材料。现有：{'、'.join(self.names()) or '无'}。")
         self.items.remove(m)
-        return f"已删去材料《{name}》。讲稿没有改动；其中取自这份材料的事实会在「检查」页列为没有出处。"
+        return f"已删去材料《{name}》。讲稿没有改动；文中取自这份材料的数字和名称不再有出处，请核实。"
 
     def _count_facts(self, text: str) -> int:
         return sum(1 for s in sentences(text) if facts_in(s) and not is_instruction(s))

@@ -240,6 +240,9 @@ class Session:
         if material is not None or mats.LIST_REQUEST.match(message):
             yield Event("message", self.attach_material(*material) if material else self.materials_summary())
             return
+        if m := mats.REMOVE_REQUEST.match(message):
+            yield Event("message", self.remove_material(m.group("name") or m.group("name2")))
+            return
         if self._looks_like_speech(message):
             yield from self._load_pasted(message)
             return

@@ -151,6 +151,10 @@ def test_a_work_report_pasted_in_the_chat_becomes_a_material_not_the_document():
     assert "材料" in final(run(s, "有哪些材料")).text and "《工作报告》" in final(run(s, "有哪些材料")).text
     run(s, "为区总工会第五次代表大会写第一部分")
     assert "1.2万名" in s.doc.get("part1") and "46个" in s.doc.get("part1")
+    part = s.doc.get("part1")
+    assert final(run(s, "删除材料《工作报告》")).text.startswith("已删去材料《工作报告》")
+    assert not s.materials and s.doc.get("part1") == part  # the speech is not touched
+    assert "1 处没有出处" not in s.checks_markdown()  # no materials: no facts section at all
 
 
 @pytest.mark.parametrize("message, name", [
