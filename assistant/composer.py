@@ -71,8 +71,8 @@ class Job:
     scale: float = 1.0  # the default lengths × this (a time budget for the whole speech)
     style: str = ""  # tone instruction, e.g. 语气更亲切
     previous: str = ""  # the speech so far: sentences already there are not repeated
-    # the meeting's materials: topic → the 「可用的事实」 block for one prompt ("" when none; assistant.materials)
-    facts: Callable[[str], str] | None = None
+    # the meeting's materials: topic → (the task's ask, the 「可用的事实」 block) for one prompt (assistant.materials)
+    facts: Callable[[str], tuple[str, str]] | None = None
 
     @property
     def part(self) -> int | None:
@@ -292,7 +292,8 @@ class Composer:
         far too short, or as the instruction read back (``asked``).  Returns "" when both tries fail."""
         best = ""
         topic = " ".join(str(variables.get(k, "")) for k in ("heading", "item", "point", "moves", "angle", "heading_line"))
-        variables = {**variables, "facts": job.facts(topic) if job.facts else ""}
+        ask, facts = job.facts(topic) if job.facts else ("", "")
+        variables = {**variables, "facts_ask": ask, "facts": facts}
         for temperature in (None, 0.85):
             raw = yield from self._call(name, variables, target, prefix, temperature=temperature)
             text = yield from self.finish_paragraph(raw, job, passages, target, notes, prefix_item=prefix_item,

@@ -350,6 +350,34 @@ class Materials:
                         out.append(Stale(f.text, new_val, m.name, k, old_sent, new_sent))
         return out
 
+    def propose(self, ledger) -> list[tuple[str, str, str]]:
+        """Open blanks whose context a material sentence holds with a value in its place (「新增会员X万名」 and
+        「全年新增会员1.2万名。」): that value is proposed, never filled, until the user confirms it.  A blank two
+        sentences would fill differently stays open.  Returns (blank label, value, reason) for each proposal."""
+        if not self.items:
+            return []
+        facts = self.fact_sentences()
+        out, done = [], set()
+        for e in ledger.listed():
+            if e.status != "open" or e.key in done:
+                continue
+            done.add(e.key)
+            before = re.search(r"[\u4e00-\u9fff]{2,4}$", e.before)
+            after = re.match(r"[\u4e00-\u9fff”」]{1,2}", e.after)
+            if not before or not after:
+                continue
+            value_rx = {"数字": r"(\d+(?:\.\d+)?)", "人名": r"([\u4e00-\u9fff]{2,3})"}.get(e.kind, r"([^\s，。；、“”「」]{1,12}?)")
+            rx = re.compile(re.escape(before.group(0)) + value_rx + re.escape(after.group(0)))
+            found = {(m.group(1), s.material, s.text) for s in facts for m in rx.finditer(s.text)}
+            values = {v for v, _, _ in found}
+            if len(values) != 1:
+                continue
+            value, material, sentence = sorted(found)[0]
+            reason = f"会议材料《{material}》：{sentence}请确认。"
+            if ledger.propose(e.key, value, reason):
+                out.append((e.label, value, reason))
+        return out
+
     # --- persistence ----------------------------------------------------------------
     def to_list(self) -> list[dict]:
         return [m.to_dict() for m in self.items]
@@ -363,12 +391,15 @@ class Materials:
         return [[m.name, len(m.text), self._count_facts(m.text), m.added, len(m.earlier)] for m in self.items]
 
 
-def facts_block(found: list[FactSentence], template: str) -> str:
-    """The facts for one prompt, each quoted as data (「……」), under the label of ``prompts/facts.md``."""
+def facts_block(found: list[FactSentence], template: str) -> tuple[str, str]:
+    """(ask, block) for one prompt: ``prompts/facts.md``'s first line joins the task sentence (「……，用上下面材料里
+    与这一段有关的事实」: the small model takes facts it is asked for in its task, and echoes its first sentence when
+    they only stand above it), the rest follows the task with each fact sentence quoted as data (「……」)."""
     if not found:
-        return ""
+        return "", ""
+    ask, _, block = template.partition("\n")
     quoted = "\n".join(f"「{s.text.replace('「', '“').replace('」', '”')}」" for s in found)
-    return "\n\n" + template.format(sentences=quoted)
+    return ask, "\n" + block.format(sentences=quoted)
 
 
 def _cos(a: list[float], b: list[float]) -> float:

@@ -487,7 +487,7 @@ class Session:
         proposed = [e for e in self.ledger.listed() if e.status == "proposed"]
         if proposed:
             shown = "；".join(dict.fromkeys(f"{e.label} → {e.value}" for e in proposed))
-            lines.append(f"建议（按讲话日期推断，尚未填入）：{shown}。说「确认建议」即可采用。")
+            lines.append(f"建议（按讲话日期或会议材料推断，尚未填入）：{shown}。说「确认建议」即可采用。")
         if "ttft_s" in self.last.timing:
             took = time.perf_counter() - getattr(self, "_t0", time.perf_counter())
             lines.append(f"（首字 {self.last.timing['ttft_s']:.1f} 秒，共 {took:.1f} 秒）")
@@ -971,9 +971,18 @@ class Session:
             return str(exc)
 
     def _stale_note(self) -> str:
-        stale = self.materials.stale(self.doc) if not self.doc.is_empty else []
-        return "".join(f"\n· {section_label(s.section)}仍用“{s.old}”，材料里{'已改为“' + s.new + '”' if s.new else '已没有这个数'}"
+        """After a material came in: where the speech still uses a value it changed, and blanks it can fill."""
+        if self.doc.is_empty:
+            return ""
+        stale = self.materials.stale(self.doc)
+        note = "".join(f"\n· {section_label(s.section)}仍用“{s.old}”，材料里{'已改为“' + s.new + '”' if s.new else '已没有这个数'}"
                        for s in stale[:6])
+        self.ledger.refresh(self.doc.text())
+        proposed = self.materials.propose(self.ledger)
+        if proposed:
+            note += ("\n材料里有文中空白的内容（尚未填入）：" + "；".join(f"{label} → {value}" for label, value, _ in proposed)
+                     + "。说「确认建议」即可采用。")
+        return note
 
     def remove_material(self, name: str) -> str:
         try:
@@ -994,8 +1003,8 @@ class Session:
         year = f"{self.speech_date.year}年" if self.speech_date else ""
         return "\n".join(self.facts + [self.ledger.allowed_text(), self.occasion, year])
 
-    def _facts_for(self, topic: str) -> str:
-        """The 「可用的事实」 block for one paragraph about ``topic``: the materials' best fact sentences, quoted."""
+    def _facts_for(self, topic: str) -> tuple[str, str]:
+        """(ask, 「可用的事实」 block) for one paragraph about ``topic``: the materials' best fact sentences, quoted."""
         kb = getattr(self.drafter.searcher, "kb", None)
         found = self.materials.search(f"{self.brief.occasion} {topic}", embeddings=getattr(kb, "embeddings", None),
                                       used=self.doc.text())
@@ -1079,6 +1088,7 @@ class Session:
         self.ledger.refresh(self.doc.text())
         # proposals from the speech date (e.g. the current five-year plan), never applied until confirmed
         self.proposals = placeholders.propose_from_context(self.ledger, self.speech_date)
+        self.materials.propose(self.ledger)  # a blank the meeting's materials hold the value of: proposed too
 
     def _set_doc(self, doc: Document) -> None:
         self.doc = doc

@@ -125,6 +125,18 @@ def test_a_changed_figure_in_the_re_attached_report_is_flagged_where_the_speech_
     assert "没有变化" in s.attach_material("工作报告", REPORT.replace("46个", "48个"))
 
 
+def test_a_report_attached_after_drafting_proposes_the_blanks_it_holds_and_fills_them_once_confirmed():
+    s = drafted_part_one(with_materials=False)
+    assert "新增会员X万名" in s.doc.get("part1")
+    note = s.attach_material("工作报告", REPORT)
+    assert "会员X万名 → 1.2" in note and "确认建议" in note, note
+    assert "新增会员X万名" in s.doc.get("part1")  # proposed, not filled
+    assert "骨干X名" in s.doc.get("part1")  # the report does not say how many: stays open, nothing proposed
+    reply = final(run(s, "确认建议")).text
+    assert "1.2" in reply and "新增会员1.2万名" in s.doc.get("part1") and "骨干X名" in s.doc.get("part1")
+    assert any(c.fact == "1.2万名" and c.source == "material" for c in s.material_citations())
+
+
 def test_materials_are_saved_with_the_speech_and_come_back_when_it_is_reopened(tmp_path):
     s = drafted_part_one()
     store = SessionStore(f"sqlite:///{tmp_path / 's.sqlite3'}")
@@ -302,7 +314,7 @@ def test_the_local_model_drafts_part_one_from_the_work_report():
     from assistant.session import Session
     from assistant.settings import Settings
 
-    settings = Settings(_env_file=None, chat_provider="local", temperature=0.0)
+    settings = Settings(_env_file=None, chat_provider="local")
     ensure_default_gguf(settings)
     try:
         s = Session(Drafter(settings, None, lambda: make_chat_model(settings)))
