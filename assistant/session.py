@@ -225,6 +225,10 @@ class Session:
     def _validate(self, message: str) -> str | None:
         if not message:
             return "请输入您的要求，例如「为区妇联第四次代表大会写开场白」。"
+        if len(message) > self.max_message_chars and mats.pasted(message[:200] + "。" * 20) is not None:
+            return (f"这条消息有 {len(message)} 字，超过了 {self.max_message_chars} 字的上限，没有处理。"
+                    "较长的会议材料请在右侧“材料”页上传文件或粘贴（每份最多 "
+                    f"{mats.MAX_MATERIAL_CHARS} 字）。")
         if len(message) > self.max_message_chars:
             return (
                 f"这条消息有 {len(message)} 字，超过了 {self.max_message_chars} 字的上限，没有处理。"

@@ -187,6 +187,12 @@ def test_a_request_with_a_colon_is_not_taken_for_a_material(message):
     assert not s.materials
 
 
+def test_a_report_too_long_for_the_chat_is_sent_to_the_materials_tab():
+    s = make_session()
+    reply = final(run(s, "这是工作报告：" + "全年新增会员1.2万名。" * 2500))
+    assert reply.kind == "error" and "“材料”页" in reply.text and not s.materials
+
+
 @pytest.mark.parametrize("message", ["这是工作报告：", "这是工作报告：   ", "会议材料：好"])
 def test_an_empty_pasted_material_is_not_taken_for_one(message):
     s = make_session()
