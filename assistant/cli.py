@@ -106,6 +106,15 @@ def cmd_draft(args) -> int:
         tag = hashlib.sha1(str(knowledge).encode()).hexdigest()[:10]
         overrides = dict(knowledge_dir=knowledge, data_dir=Path.home() / ".cache" / "speech-assistant" / f"index-{tag}")
     settings = _settings(**overrides)
+    from .materials import MaterialError, Materials, read_material
+
+    materials, check = [], Materials()
+    for path in args.materials or []:  # a bad material stops here, before anything is built or drafted
+        try:
+            materials.append(read_material(Path(path)))
+            check.add(*materials[-1])
+        except MaterialError as exc:
+            return _fail(str(exc))
     try:
         services = build_services(settings)
     except StoreError as exc:
@@ -124,6 +133,8 @@ def cmd_draft(args) -> int:
         except PlanError as exc:
             return _fail(str(exc))
         print(session.set_plan(plan), file=sys.stderr)
+    for name, text in materials:
+        print(session.attach_material(name, text), file=sys.stderr)
     final, streamed, error = "", "", None
     for ev in session.turn(args.request):
         if ev.kind == "delta" and not args.json:
@@ -149,10 +160,18 @@ def cmd_draft(args) -> int:
             "sources": [{"source": p.source, "title": p.title, "part": p.part_label, "snippet": p.snippet(),
                          "score": p.score} for p in session.sources],
             "plan": {"parts": session.plan.count, "roles": list(session.plan.roles()), "template": session.plan.source},
+            "facts": [{"fact": c.fact, "kind": c.kind, "section": c.section, "source": c.source or None,
+                       "material": c.material or None, "sentence": c.sentence or None}
+                      for c in session.material_citations()],
             "timing": session.last.timing,
         }, ensure_ascii=False, indent=1))
     else:
         print(text or "")
+        cites = session.material_citations()
+        for c in cites:
+            where = f"材料《{c.material}》：{c.sentence}" if c.source == "material" else \
+                "您的要求" if c.source == "message" else "没有出处，请核实"
+            print(f"出处 {c.fact} ← {where}", file=sys.stderr)
         print(("错误：" + error) if error else final, file=sys.stderr)
     return 1 if error else 0
 
@@ -266,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("request")
     s.add_argument("--knowledge")
     s.add_argument("--template", help="按知识库里这篇讲话的结构写（标题、会议名称或文件名）；只借用结构，不照搬内容")
+    s.add_argument("--materials", action="append", metavar="FILE",
+                   help="本次会议的材料（工作报告等 .txt/.md/.docx，可重复）：起草时从中取用事实并注明出处")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_draft)
 

@@ -75,6 +75,8 @@ class Job:
     style: str = ""  # tone instruction, e.g. 语气更亲切
     previous: str = ""  # the speech so far: sentences already there are not repeated
     plan: SpeechPlan = field(default_factory=SpeechPlan.default)  # the speech's parts, roles and item styles
+    # the meeting's materials: topic → (the task's ask, the 「可用的事实」 block) for one prompt (assistant.materials)
+    facts: Callable[[str], tuple[str, str]] | None = None
 
     @property
     def part(self) -> int | None:
@@ -337,6 +339,9 @@ class Composer:
         """One paragraph from prompt ``name``: cleaned, checked, and asked again (warmer) when it came back empty,
         far too short, or as the instruction read back (``asked``).  Returns "" when both tries fail."""
         best = ""
+        topic = " ".join(str(variables.get(k, "")) for k in ("heading", "item", "point", "moves", "angle", "heading_line"))
+        ask, facts = job.facts(topic) if job.facts else ("", "")
+        variables = {**variables, "facts_ask": ask, "facts": facts}
         for temperature in (None, 0.85):
             raw = yield from self._call(name, variables, target, prefix, temperature=temperature)
             text = yield from self.finish_paragraph(raw, job, passages, target, notes, prefix_item=prefix_item,

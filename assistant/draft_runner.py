@@ -139,6 +139,10 @@ def run_scenario(services, calls: list, scenario: dict, default_date: str = "") 
         session.speech_date = date.fromisoformat(str(day))
         if hasattr(session, "set_speech_date"):
             session.set_speech_date(session.speech_date)
+    attach = getattr(session, "attach_material", None)  # 会议材料; an earlier commit without them runs without
+    for m in scenario.get("materials") or []:
+        if attach is not None:
+            attach(m.get("name") or "会议材料", m["text"])
     turns = []
     for turn in scenario["turns"]:
         before = dict(session.doc.sections)

@@ -21,6 +21,7 @@ from typing import Iterator, Literal
 from . import guard as guards
 from . import icons
 from . import intent as intents
+from . import materials as mats
 from . import placeholders, repair, tones
 from .brief import Brief
 from .checks import run_checks
@@ -144,6 +145,7 @@ class Session:
         self.section_sources: dict[str, list[dict]] = {}  # section → the past-speech passages it was drafted from
         self.title = "新讲话稿"
         self.brief = Brief(speech_date=self.speech_date)
+        self.materials = mats.Materials()  # 会议材料: this speech's own work report, figures, plan names
         self._busy = threading.Lock()
         self._cancel = threading.Event()
         self._commits_this_turn = self._commits_last_turn = 0  # versions a turn made (a correction undoes one)
@@ -221,6 +223,10 @@ class Session:
     def _validate(self, message: str) -> str | None:
         if not message:
             return "请输入您的要求，例如「为区妇联第四次代表大会写开场白」。"
+        if len(message) > self.max_message_chars and mats.pasted(message[:200] + "。" * 20) is not None:
+            return (f"这条消息有 {len(message)} 字，超过了 {self.max_message_chars} 字的上限，没有处理。"
+                    "较长的会议材料请在右侧“材料”页上传文件或粘贴（每份最多 "
+                    f"{mats.MAX_MATERIAL_CHARS} 字）。")
         if len(message) > self.max_message_chars:
             return (
                 f"这条消息有 {len(message)} 字，超过了 {self.max_message_chars} 字的上限，没有处理。"
@@ -238,6 +244,13 @@ class Session:
         template = intents.template_request(message)
         if template is not None:
             yield from self._do_template(template, selection)
+            return
+        material = mats.pasted(message)
+        if material is not None or mats.LIST_REQUEST.match(message):
+            yield Event("message", self.attach_material(*material) if material else self.materials_summary())
+            return
+        if m := mats.REMOVE_REQUEST.match(message):
+            yield Event("message", self.remove_material(m.group("name") or m.group("name2")))
             return
         if self._looks_like_speech(message):
             yield from self._load_pasted(message)
@@ -420,7 +433,8 @@ class Session:
             scale = speech_scale(self.brief.minutes * self.cpm, self.plan)
         return Job(key=key, brief=self.brief, request=message, said=self.allowed_text(), heading=heading, items=items,
                    chars=chars, scale=scale, style=STYLE_INSTRUCTIONS.get(style or "", ""),
-                   previous="\n".join(self.doc.get(k) for k in self.doc.keys() if k != key), plan=self.plan)
+                   previous="\n".join(self.doc.get(k) for k in self.doc.keys() if k != key), plan=self.plan,
+                   facts=self._facts_for if self.materials else None)
 
     def ledger_facts(self) -> str:
         vals = [f"{e.label}={e.value}" for e in self.ledger.entries.values() if e.status == "confirmed" and e.value]
@@ -429,7 +443,8 @@ class Session:
     def allowed_text(self) -> str:
         """Everything the user has given: messages, confirmed values, the document as it stands."""
         year = f"{self.speech_date.year}年" if self.speech_date else ""  # the speech's year is known, its day is not
-        return "\n".join(self.facts + [self.ledger.allowed_text(), self.doc.text(), self.occasion, year])
+        return "\n".join(self.facts + [self.ledger.allowed_text(), self.doc.text(), self.occasion, year,
+                                        self.materials.text()])
 
     def _composer(self) -> Composer:
         return Composer(self.drafter, terms=self.terms, speech_date=self.speech_date, timing=self.last.timing,
@@ -481,8 +496,10 @@ class Session:
             return
         text, repeats = drop_section_repeats(fixed.text, self.allowed_text())
         text, filled = self._apply_known(text)
+        text, blanked = self.materials.ground(text, self.user_text() + "\n" + self.doc.text())
         notes = written.notes + fixed.notes + self._copy_notes(text, written.passages)
         notes += [f"删去了{repeats}句与本段前文重复的话"] if repeats else []
+        notes += [f"模型写入了材料里没有的数字（{'、'.join(dict.fromkeys(blanked))}），已改成待填空白"] if blanked else []
         new = self.doc.copy()
         new.set(key, text)
         self._commit(new, f"起草{label}", key)
@@ -538,7 +555,7 @@ class Session:
         proposed = [e for e in self.ledger.listed() if e.status == "proposed"]
         if proposed:
             shown = "；".join(dict.fromkeys(f"{e.label} → {e.value}" for e in proposed))
-            lines.append(f"建议（按讲话日期推断，尚未填入）：{shown}。说「确认建议」即可采用。")
+            lines.append(f"建议（按讲话日期或会议材料推断，尚未填入）：{shown}。说「确认建议」即可采用。")
         if "ttft_s" in self.last.timing:
             took = time.perf_counter() - getattr(self, "_t0", time.perf_counter())
             lines.append(f"（首字 {self.last.timing['ttft_s']:.1f} 秒，共 {took:.1f} 秒）")
@@ -1054,6 +1071,83 @@ class Session:
         yield Event("message", f"已把粘贴的讲稿载入文档（{len(new.part_numbers())} 个部分，{count_chars(message)} 字）。"
                     f"发现 {len(self.ledger.listed())} 处空白。" + hint)
 
+    # --- 会议材料 ---------------------------------------------------------------------
+    def attach_material(self, name: str, text: str) -> str:
+        """Attach (or update) a material from pasted text; bad input: one message, nothing changed."""
+        try:
+            return self.materials.add(name, text) + self._stale_note()
+        except mats.MaterialError as exc:
+            return str(exc)
+
+    def attach_material_file(self, path, name: str | None = None) -> str:
+        try:
+            return self.materials.add(*mats.read_material(path, name)) + self._stale_note()
+        except mats.MaterialError as exc:
+            return str(exc)
+
+    def _stale_note(self) -> str:
+        """After a material came in: where the speech still uses a value it changed, and blanks it can fill."""
+        if self.doc.is_empty:
+            return ""
+        stale = self.materials.stale(self.doc)
+        note = "".join(f"\n· {section_label(s.section)}仍用“{s.old}”，材料里{'已改为“' + s.new + '”' if s.new else '已没有这个数'}"
+                       for s in stale[:6])
+        self.ledger.refresh(self.doc.text())
+        proposed = self.materials.propose(self.ledger)
+        if proposed:
+            note += ("\n材料里有文中空白的内容（尚未填入）：" + "；".join(f"{label} → {value}" for label, value, _ in proposed)
+                     + "。说「确认建议」即可采用。")
+        return note
+
+    def remove_material(self, name: str) -> str:
+        try:
+            return self.materials.remove((name or "").strip())
+        except mats.MaterialError as exc:
+            return str(exc)
+
+    def materials_summary(self) -> str:
+        if not self.materials:
+            return ("这篇讲稿还没有会议材料。可以在右侧「材料」页上传工作报告（.txt/.md/.docx），或直接发「这是工作报告：……」。"
+                    "起草时会从材料里取用数字、名称并注明出处。")
+        lines = [f"这篇讲稿有 {len(self.materials)} 份材料："]
+        lines += [f"- 《{name}》{chars} 字，{facts} 句含事实" for name, chars, facts, *_ in self.materials.rows()]
+        return "\n".join(lines)
+
+    def user_text(self) -> str:
+        """What the user said or confirmed (not the materials, not the document): a fact's other source."""
+        year = f"{self.speech_date.year}年" if self.speech_date else ""
+        return "\n".join(self.facts + [self.ledger.allowed_text(), self.occasion, year])
+
+    def _facts_for(self, topic: str) -> tuple[str, str]:
+        """(ask, 「可用的事实」 block) for one paragraph about ``topic``: the materials' best fact sentences, quoted."""
+        kb = getattr(self.drafter.searcher, "kb", None)
+        found = self.materials.search(f"{self.brief.occasion} {topic}", embeddings=getattr(kb, "embeddings", None),
+                                      used=self.doc.text())
+        return mats.facts_block(found, self.drafter.prompts.text("facts"))
+
+    def material_citations(self) -> list:
+        if self.doc.is_empty or not self.materials:
+            return []
+        return self.materials.citations(self.doc, self.user_text())
+
+    def materials_check_lines(self) -> list[str]:
+        """The checks page: facts of the speech with no source, and old values a changed material no longer has."""
+        if not self.materials:
+            return []
+        cites = self.material_citations()
+        sourced = [c for c in cites if c.source == "material"]
+        orphans = [c for c in cites if not c.source]
+        told = len(cites) - len(sourced) - len(orphans)
+        out = [f"\n**事实出处**：{len(sourced)} 处取自会议材料" + (f"，{told} 处来自您的消息" if told else "")
+               + (f"，{len(orphans)} 处没有出处：" if orphans else f"；{icons.OK} 每处都有出处（见「参考来源」页）")]
+        out += [f"- {icons.WARN} {section_label(c.section)}的“{c.fact}”在材料和您的消息里都找不到，请核实或改成空白"
+                for c in orphans[:12]]
+        for s in self.materials.stale(self.doc)[:12]:
+            now = f"已改为“{s.new}”" if s.new else "已不再有这个数"
+            out.append(f"- {icons.WARN} {section_label(s.section)}仍用“{s.old}”，材料《{s.material}》{now}"
+                       f"（现在的原句：{s.new_sentence or '无'}）")
+        return out
+
     # --- persistence -----------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
@@ -1074,6 +1168,7 @@ class Session:
             "own": sorted(self.own),
             "section_sources": self.section_sources,
             "plan": None if self.plan.is_default else self.plan.to_dict(),
+            "materials": self.materials.to_list(),
         }
 
     def restore_state(self, data: dict) -> None:
@@ -1094,6 +1189,7 @@ class Session:
         self.messages = list(data.get("messages", []))
         self.brief = Brief.from_dict(data.get("brief"))
         self.plan = SpeechPlan.from_dict(data.get("plan"))
+        self.materials = mats.Materials.from_list(data.get("materials"))
         if self.brief.speech_date is None:
             self.brief.speech_date = self.speech_date
         elif self.brief.date_given:
@@ -1114,6 +1210,7 @@ class Session:
         self.ledger.refresh(self.doc.text())
         # proposals from the speech date (e.g. the current five-year plan), never applied until confirmed
         self.proposals = placeholders.propose_from_context(self.ledger, self.speech_date)
+        self.materials.propose(self.ledger)  # a blank the meeting's materials hold the value of: proposed too
 
     def _set_doc(self, doc: Document) -> None:
         self.doc = doc
@@ -1135,6 +1232,7 @@ class Session:
         out.append(f"\n**空白**：{open_n} 处待填" if open_n else f"\n**空白**：{icons.OK} 没有待填空白")
         for issue in placeholders.consistency_issues(self.doc.text(), self.ledger):
             out.append(f"- {icons.WARN} {issue}")
+        out += self.materials_check_lines()
         warnings = self.term_warnings()
         if warnings:
             out.append(f"\n**提法提示**（按讲话日期 {self.speech_date:%Y-%m-%d}）：")

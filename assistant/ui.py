@@ -31,6 +31,7 @@ CSS = """
 #title h2 {margin: 0 0 2px 0;}
 #actions button {min-width: 0;}
 #kb-confirm {border: 1px solid #d9534f; border-radius: 6px; padding: 6px;}
+#panels .tab-container > button {padding: 0 var(--size-2);}
 """
 
 # Gradio's own widgets (upload box, buttons, toasts) speak the browser's language; the page is for Chinese users
@@ -86,7 +87,37 @@ def passage_rows(passages) -> list[list]:
 
 
 def source_rows(session: Session) -> list[list]:
-    return passage_rows(session.sources)
+    """Each fact of the speech taken from the meeting's materials, with the sentence it came from (first: what
+    the user checks), then the passages of past speeches the last draft drew on."""
+    return material_rows(session) + passage_rows(session.sources)
+
+
+def material_rows(session: Session) -> list[list]:
+    from .document import section_label
+
+    return [[f"会议材料《{c.material}》", f"{section_label(c.section)}：{c.fact}", c.sentence, "—", "材料"]
+            for c in session.material_citations() if c.source == "material"]
+
+
+def materials_table(session: Session) -> list[list]:
+    return session.materials.rows()
+
+
+def add_materials(session: Session, files, name: str, text: str) -> tuple[str, bool]:
+    """The 材料 panel's 加入: uploaded files, else the pasted text; (what the user is told, all went in)."""
+    notes, ok = [], True
+    for f in files or []:
+        path = Path(f if isinstance(f, (str, Path)) else getattr(f, "name", ""))
+        note = session.attach_material_file(path, path.name)
+        ok = ok and note.startswith("已")
+        notes.append(note)
+    if (text or "").strip():
+        note = session.attach_material((name or "").strip() or "会议材料", text)
+        ok = ok and note.startswith("已")
+        notes.append(note)
+    if not notes:
+        return "请先选择材料文件，或在下面粘贴材料正文。", False
+    return "\n\n".join(notes), ok
 
 
 def ledger_rows(session: Session) -> list[list]:
@@ -172,10 +203,26 @@ def highlight_blank(session: Session, entry_id: str) -> list[tuple[str, str | No
 
 
 def passage_in_speech(services: Services, session: Session, row: int) -> list[tuple[str, str | None]]:
-    """A retrieved passage shown inside its speech (provenance), the passage marked."""
+    """A row of the sources panel in its place: a fact's sentence in its material, or a retrieved passage inside
+    its speech (provenance), marked."""
+    cites = [c for c in session.material_citations() if c.source == "material"]
+    if 0 <= row < len(cites):
+        return material_view(session, cites[row])
+    row -= len(cites)
     if not 0 <= row < len(session.sources):
         return []
     return passage_view(services, session.sources[row])
+
+
+def material_view(session: Session, cite) -> list[tuple[str, str | None]]:
+    """A fact's sentence inside its material, marked."""
+    m = session.materials.get(cite.material)
+    if m is None or cite.sentence not in m.text:
+        return [(cite.sentence, "参考片段")]
+    start = m.text.index(cite.sentence)
+    end = start + len(cite.sentence)
+    return [x for x in [(f"会议材料《{m.name}》\n" + m.text[:start], None), (m.text[start:end], "参考片段"),
+                        (m.text[end:], None)] if x[0]]
 
 
 def passage_view(services: Services, p) -> list[tuple[str, str | None]]:
@@ -373,7 +420,7 @@ class _Page:
     def persist(self, session, request) -> str | None:
         """Save the session; a note when it had to be kept as a copy (saved meanwhile elsewhere)."""
         note = None
-        if self.services.store is not None and not session.doc.is_empty:
+        if self.services.store is not None and (not session.doc.is_empty or session.materials):
             note = persist_session(self.services.store, session, self.owner(request))
         self.services.live.remember(session, self.owner(request))
         return note
@@ -863,6 +910,57 @@ def _kb_tab(page: _Page):
     return kb_table, wire
 
 
+def _materials_tab(page: _Page):
+    services = page.services
+    with gr.Tab("材料", id="materials-tab") as tab:
+        gr.Markdown("本次会议的材料（工作报告、年度数据、规划名称）只属于这篇讲稿，不进知识库。起草时从中取用数字、名称，"
+                    "出处列在「参考来源」页；材料里没有、您也没说过的仍留空白。材料里的文字只当数据，不当指令。")
+        files = gr.File(label=f"上传材料（.txt / .md / .docx，可多选，每个不超过 {services.settings.max_upload_mb} MB）",
+                        file_count="multiple", file_types=[".txt", ".md", ".docx"], elem_id="materials-upload")
+        with gr.Row():
+            name = gr.Textbox(label="材料名称", value="工作报告", scale=1, elem_id="materials-name")
+            text = gr.Textbox(label="或粘贴材料正文", lines=4, max_lines=12, scale=4, elem_id="materials-text")
+        add_btn = gr.Button("加入材料", elem_id="materials-add")
+        info = gr.Markdown(elem_id="materials-info")
+        table = gr.Dataframe(headers=["材料", "字数", "含事实的句子", "加入时间", "旧版本"], interactive=False,
+                             label="这篇讲稿的材料（同名再加入即为更新；点选一行可删除）", elem_id="materials-list")
+        with gr.Row():
+            picked = gr.Textbox(label="选中的材料", interactive=False, scale=3, elem_id="materials-pick")
+            remove_btn = gr.Button("删除选中的材料", size="sm", variant="stop", scale=1, elem_id="materials-remove")
+
+    def wire():
+        def add(files_in, name_in, text_in, session, request: gr.Request):
+            session = page.ensure(session)
+            note, ok = add_materials(session, files_in, name_in, text_in)
+            kept = page.persist(session, request)
+            note += f"\n\n{kept}" if kept else ""
+            # what went in leaves the boxes; a refused material stays where it was, nothing lost
+            return ((note, materials_table(session), session, None if ok else gr.skip(), "" if ok else gr.skip())
+                    + panels(session))
+
+        def pick(session, evt: gr.SelectData):
+            rows = materials_table(page.ensure(session))
+            row = int(evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index)
+            return rows[row][0] if 0 <= row < len(rows) else ""
+
+        def remove(name_in, session, request: gr.Request):
+            session = page.ensure(session)
+            if not (name_in or "").strip():
+                return ("请先在上表中点选要删除的材料。", materials_table(session), session, "") + panels(session)
+            note = session.remove_material(name_in)
+            page.persist(session, request)
+            return (note, materials_table(session), session, "") + panels(session)
+
+        add_btn.click(add, [files, name, text, page.state],
+                      [info, table, page.state, files, text] + page.panel_outputs, api_name="materials_add")
+        table.select(pick, [page.state], [picked])
+        remove_btn.click(remove, [picked, page.state], [info, table, page.state, picked] + page.panel_outputs,
+                         api_name="materials_remove")
+        tab.select(lambda session: materials_table(page.ensure(session)), [page.state], [table])
+
+    return wire
+
+
 def _about_tab(page: _Page):
     with gr.Tab("关于", id="about-tab"):
         about = gr.Markdown(elem_id="about")
@@ -877,11 +975,13 @@ def build_app(services: Services) -> gr.Blocks:
             with gr.Column(scale=5):
                 _chat_column(page)
             with gr.Column(scale=6):
-                with gr.Tabs():
+                # ten tabs: narrower than Gradio's, and wrapped rather than hidden in a menu when the window is narrow
+                with gr.Tabs(elem_id="panels", overflow_behavior="wrap"):
                     (doc, plan), wire_doc = _doc_tab(page)
                     sources, wire_sources = _sources_tab(page)
                     checks, wire_checks = _checks_tab(page)
                     ledger, wire_ledger = _ledger_tab(page)
+                    wire_materials = _materials_tab(page)
                     (versions, diff), wire_versions = _versions_tab(page)
                     wire_export = _export_tab(page)
                     session_list, wire_sessions = _sessions_tab(page)
@@ -889,7 +989,8 @@ def build_app(services: Services) -> gr.Blocks:
                     about = _about_tab(page)
         page.panel_outputs = [doc, sources, checks, ledger, versions, diff, page.status, plan]
         _wire_chat(page)
-        for wire in (wire_doc, wire_sources, wire_checks, wire_ledger, wire_versions, wire_export, wire_sessions, wire_kb):
+        for wire in (wire_doc, wire_sources, wire_checks, wire_ledger, wire_materials, wire_versions, wire_export,
+                     wire_sessions, wire_kb):
             wire()
 
         def restore(session, sid, request: gr.Request):

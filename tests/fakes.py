@@ -27,7 +27,7 @@ PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 def _signatures() -> dict[str, list[str]]:
     out = {}
     for p in sorted(PROMPTS.glob("*.md")):
-        if p.stem == "system":
+        if p.stem in ("system", "facts"):  # parts of other prompts, never a prompt of their own
             continue
         text = re.sub(r"\{[^{}\n]*\}", "\n", p.read_text(encoding="utf-8"))
         pieces = [s.strip() for s in re.split(r"[\n“”：:（）]", text) if len(s.strip()) >= 4]

@@ -76,3 +76,29 @@ def test_the_speech_plan_follows_a_template_by_chat_and_by_the_menu(client):
     assert "没有找到" in last_reply([None, out[0]])
     out = client.predict("", [], api_name="/template")
     assert out[-1].startswith("**结构：三部分（默认）**")
+
+
+def test_a_work_report_pasted_in_the_materials_tab_grounds_part_one_and_is_cited(client, running_app):
+    from tests.app_process import stub_reply
+    from tests.fakes import speech_script
+
+    report = "过去一年，区总工会坚持服务职工。全年新增会员1.2万名。建成职工服务站46个。"
+    out = client.predict(None, "工作报告", report, api_name="/materials_add")
+    assert out[0].startswith("已加入材料《工作报告》"), out[0]
+    table = out[1]["data"] if isinstance(out[1], dict) else out[1]
+    assert table[0][0] == "工作报告"
+
+    def grounded(body: dict) -> str:
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        facts = "".join(re.findall(r"「([^」]+)」", prompt))
+        return f"一年来，{facts}培训职工骨干3000名。" if facts and "这一段的第一句" in prompt else speech_script(prompt)
+
+    running_app.stub.reply = grounded
+    try:
+        final = client.predict("为区总工会第五次代表大会写第一部分", [], api_name="/chat")
+    finally:
+        running_app.stub.reply = stub_reply
+    doc = document(final)
+    assert "1.2万名" in doc and "46个" in doc and "3000名" not in doc
+    rows = final[3]["data"] if isinstance(final[3], dict) else final[3]
+    assert ["会议材料《工作报告》", "第一部分：1.2万名", "全年新增会员1.2万名。", "—", "材料"] in rows

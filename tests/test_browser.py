@@ -128,3 +128,41 @@ def test_search_the_knowledge_base_and_open_a_passage(page, running_app):
     assert "参考片段" in view and len(view) > 500  # the passage, marked, inside its whole speech
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "kb_search.png"), full_page=True)
+
+
+def test_attach_a_work_report_in_the_materials_tab_and_see_its_figures_cited(page, running_app, tmp_path):
+    """材料 tab: a GBK work report uploaded, listed; part one drafted from it; 参考来源 shows the figure's sentence."""
+    import re
+
+    from tests.app_process import stub_reply
+    from tests.fakes import speech_script
+
+    report = tmp_path / "工作报告.txt"
+    report.write_bytes("过去一年，区总工会坚持服务职工。全年新增会员1.2万名。建成职工服务站46个。".encode("gbk"))
+    page.get_by_role("tab", name="材料").click()
+    page.locator("#materials-upload input[type=file]").set_input_files(str(report))
+    page.wait_for_timeout(1500)  # the upload lands before the button reads it
+    page.locator("#materials-add").click()
+    page.wait_for_function("() => (document.querySelector('#materials-info')?.innerText || '').includes('已加入材料《工作报告》')",
+                           timeout=30_000)
+    assert "工作报告" in page.locator("#materials-list").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "materials_added.png"), full_page=True)
+
+    def grounded(body: dict) -> str:
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        facts = "".join(re.findall(r"「([^」]+)」", prompt))
+        return f"一年来，{facts}各项工作取得新成效。" if facts and "这一段的第一句" in prompt else speech_script(prompt)
+
+    running_app.stub.reply = grounded
+    try:
+        send(page, "为区总工会第五次代表大会写第一部分")
+        page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已起草第一部分')", timeout=90_000)
+    finally:
+        running_app.stub.reply = stub_reply
+    assert "1.2万名" in doc_text(page) and "46个" in doc_text(page)
+    page.get_by_role("tab", name="参考来源").click()
+    page.wait_for_function("() => (document.querySelector('#sources')?.innerText || '').includes('全年新增会员1.2万名')",
+                           timeout=20_000)
+    assert "会议材料《工作报告》" in page.locator("#sources").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "materials_cited.png"), full_page=True)

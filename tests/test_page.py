@@ -15,7 +15,7 @@ from assistant.ui import EXAMPLES
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 WIDTH, HEIGHT = 1366, 768
-TABS = ["文档", "参考来源", "检查", "空白", "版本", "导出", "我的讲稿", "知识库", "关于"]
+TABS = ["文档", "参考来源", "检查", "空白", "材料", "版本", "导出", "我的讲稿", "知识库", "关于"]
 # Latin words a Chinese user reads as names, not as untranslated interface text
 ALLOWED = {"Word", "Markdown", "GB/T", "MB", "txt", "md", "docx", "UTF-8", "GBK"}
 FILE_NAME = re.compile(r"[\w.-]+\.(?:txt|md|docx)\b")
