@@ -494,7 +494,7 @@ class Session:
         if not fixed.ok:
             yield Event("error", f"{label}没有写入：{fixed.error}")
             return
-        text, repeats = drop_section_repeats(fixed.text, self.allowed_text())
+        text, repeats = drop_section_repeats(fixed.text, self.user_text())  # not the document: its old text is no licence
         text, filled = self._apply_known(text)
         text, blanked = self.materials.ground(text, self.user_text() + "\n" + self.doc.text())
         notes = written.notes + fixed.notes + self._copy_notes(text, written.passages)
@@ -859,7 +859,7 @@ class Session:
                 if count_chars("\n".join(l for l in out if l.strip())) >= 0.85 * target:
                     break
             text = "\n".join(l for l in out if l.strip())
-        text, repeats = drop_section_repeats(text, allowed)
+        text, repeats = drop_section_repeats(text, self.user_text())
         if repeats:
             notes.append(f"删去了{repeats}句与本段前文重复的话")
         why = repair.check_refined(original, text)

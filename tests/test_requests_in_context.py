@@ -100,3 +100,23 @@ def test_a_misunderstood_request_is_cheap_to_correct():
     run(t, "为区妇联第四次代表大会写第一部分")
     reply = final(run(t, "不对，我要的是提纲"))
     assert t.outline is not None and not t.doc.get("part1"), reply.text
+
+
+def test_a_refine_that_says_one_phrase_in_every_paragraph_keeps_it_once():
+    """The refine prompt answers each paragraph alone, so the small model may give each the same stock phrase; the
+    section that enters the document says it once (the old version of the section is no licence for it)."""
+    from tests.fakes import by_prompt, speech_script
+
+    loop = "要进一步提高政治站位强化责任担当"
+
+    def refine(prompt: str) -> str:
+        return f"{loop}，扎实做好各项工作，推动各项任务落地见效，不断开创工作新局面，以实际行动展现新担当新作为。"
+
+    s = make_session()
+    run(s, "写第二部分：围绕中心、服务大局")
+    s.drafter.use_model(__import__("tests.fakes", fromlist=["scripted"]).scripted(by_prompt({"refine": refine},
+                                                                                              default=speech_script)))
+    reply = final(run(s, "第二部分更简洁一些"))
+    text = s.doc.get("part2")
+    assert text.count(loop) == 1, text
+    assert "重复" in reply.text and text.startswith("二、")
