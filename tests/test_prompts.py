@@ -20,7 +20,9 @@ from tests.test_session import FixedSearcher, make_session, run
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ROOT / "prompts"
-TASKS = sorted(p.stem for p in PROMPTS.glob("*.md") if p.stem != "system")
+# system.md leads every prompt; facts.md is the 「可用的事实」 block materials.py renders into a paragraph prompt
+FRAGMENTS = {"system", "facts"}
+TASKS = sorted(p.stem for p in PROMPTS.glob("*.md") if p.stem not in FRAGMENTS)
 
 
 def _variables(template: str) -> set[str]:
