@@ -280,6 +280,10 @@ class Composer:
             parsed = parse_items(raw)
             # a line of the example read back is another meeting's task (or whatever text it held), not ours
             copied = [i for i in parsed if any(_near_duplicate(i, [_bigrams(h)]) or i in h or h in i for h in heads)]
+            # an item that is the part's heading again (一是推动……常态化 under 「……，推动……常态化」) is no item
+            own_head = re.sub(r"\W", "", heading)
+            copied += [i for i in parsed if len(re.sub(r"\W", "", i)) >= 4 and (re.sub(r"\W", "", i) in own_head
+                                                                              or _near_duplicate(i, [_bigrams(heading)]))]
             good = [i for i in parsed if item_ok(i, brief) and i not in items and i not in copied
                     and i not in (avoid or []) and not _near_duplicate(i, taken)]
             items += good
@@ -292,7 +296,10 @@ class Composer:
             # the user's topics decide: a planned line that lost its topic is replaced by the topic itself
             fixed = []
             for k, t in enumerate(topics):
-                cand = next((i for i in items if _shares(i, t)), None)
+                # the same words as the topic, beyond the speech's subject (食品安全 is in every item of a 食品安全
+                # speech), and not the part's own heading or an item already taken
+                cand = next((i for i in items if i not in fixed and re.sub(r"\W", "", i) != re.sub(r"\W", "", heading)
+                             and _shares(i, t, brief.subject)), None)
                 fixed.append(cand or _topic_item(t))
             items = fixed
         if len(items) < count:
@@ -856,7 +863,7 @@ def item_ok(item: str, brief: Brief) -> bool:
 
 
 _TOPIC_VERB = re.compile(r"(?:重点讲|主要讲|重点是|分别是|分别讲|讲讲|包括|讲(?!话|稿|几点|三点))[：:]?\s*([^。；;！!？?]+)")
-_COUNT_TAIL = re.compile(r"[这等]?[一二两三四五六七八九十几\d]+(?:项|点|个方面|条|件事)(?:任务|工作|重点工作|内容|重点)?$")
+_COUNT_TAIL = re.compile(r"[这等]?[一二两三四五六七八九十几\d]+(?:项|点|个方面|个|条|件事)(?:任务|工作|重点工作|内容|重点|方面)?$")
 
 
 def item_topics(request: str) -> list[str]:
@@ -898,8 +905,10 @@ def requested_count(request: str) -> int:
     return n if 2 <= n <= 6 else 0
 
 
-def _shares(item: str, topic: str) -> bool:
-    return _bigrams(topic) and len(_bigrams(item) & _bigrams(topic)) >= max(1, len(_bigrams(topic)) // 2)
+def _shares(item: str, topic: str, common: str = "") -> bool:
+    """``item`` carries ``topic``: half of the topic's character pairs, leaving out those of ``common``."""
+    own = (_bigrams(topic) - _bigrams(common)) or _bigrams(topic)
+    return bool(own) and len(_bigrams(item) & own) >= max(1, (len(own) + 1) // 2)
 
 
 def _topic_item(topic: str) -> str:

@@ -120,3 +120,35 @@ def test_a_refine_that_says_one_phrase_in_every_paragraph_keeps_it_once():
     text = s.doc.get("part2")
     assert text.count(loop) == 1, text
     assert "重复" in reply.text and text.startswith("二、")
+
+
+def test_the_users_listed_items_are_the_items_even_when_the_model_plans_the_heading_as_one():
+    """Seen on the local model: asked for 校园食品安全、农村集体聚餐、网络餐饮三个重点 under the heading 「精准发力，推动
+    食品安全量质齐升」, the planned item one was the heading again, and it took 校园食品安全's place because both say
+    食品安全 (the speech's subject); 「三个重点」 stayed in item three; in another speech one planned item took two topics."""
+    from tests.fakes import by_prompt, speech_script
+
+    def items(prompt: str) -> str:
+        return "一是精准发力，推动食品安全量质齐升\n二是服务职工，提升工作质量\n三是强化监管，提升风险防控能力"
+
+    s = make_session(script=by_prompt({"items": items, "heading": lambda p: "精准发力，推动食品安全量质齐升"},
+                                      default=speech_script))
+    run(s, "为全县食品安全工作会议写开场白，我是县长")
+    run(s, "写第二部分，讲校园食品安全、农村集体聚餐、网络餐饮三个重点")
+    lines = s.doc.get("part2").split("\n")
+    heads = [l.split("。")[0] for l in lines if l[:2] in ("一是", "二是", "三是")]
+    assert len(heads) == 3 and "校园食品安全" in heads[0] and "农村集体聚餐" in heads[1] and "网络餐饮" in heads[2], heads
+    assert not any("量质齐升" in h or "三个重点" in h for h in heads), heads
+
+
+def test_one_planned_item_never_stands_for_two_of_the_users_topics():
+    from tests.fakes import by_prompt, speech_script
+
+    def items(prompt: str) -> str:
+        return "一是服务职工，提升工作质量\n二是技能提升，增强工会活力\n三是深化改革，激发组织活力"
+
+    s = make_session(script=by_prompt({"items": items}, default=speech_script))
+    run(s, "为县总工会第七次代表大会写开场白，我是县长")
+    run(s, "写第二部分，讲三项任务：服务职工、技能提升、工会改革")
+    heads = [l.split("。")[0] for l in s.doc.get("part2").split("\n") if l[:2] in ("一是", "二是", "三是")]
+    assert len(set(heads)) == 3 and "服务职工" in heads[0] and "技能提升" in heads[1] and "改革" in heads[2], heads
