@@ -519,7 +519,9 @@ def _chat_column(page: _Page) -> None:
     page.chatbot = gr.Chatbot(label="对话", height=400, elem_id="chat", placeholder=welcome_text(services.settings),
                               examples=[{"text": e} for e in EXAMPLES])
     page.msg = gr.Textbox(placeholder="例如：为区妇联第四次代表大会写开场白", label="您的要求", show_label=False, elem_id="msg",
-                          submit_btn="发送", lines=1, max_lines=6)
+                          submit_btn="发送", lines=1, max_lines=6,
+                          interactive=False)  # until the page has its session (restore): a message sent sooner would
+    # start a second session that the restored one then replaced
     page.notice = gr.Markdown(elem_id="notice")  # a message that could not be sent now, and why
     with gr.Row(elem_id="presets"):
         page.preset_btns = [(gr.Button(t.label, size="sm", elem_id=f"preset-{t.id}", min_width=56), t)
@@ -998,7 +1000,7 @@ def build_app(services: Services) -> gr.Blocks:
             session = page.attach(session, sid, request)
             latest = services.live.latest(session) if session.busy else None
             chat = latest[0] if latest else chat_of(session)
-            return (session, session.id, chat, gr.Timer(active=session.busy)) + panels(session)
+            return (session, session.id, chat, gr.Timer(active=session.busy), gr.update(interactive=True)) + panels(session)
 
         def on_load(session, request: gr.Request):
             session = page.ensure(session)
@@ -1006,7 +1008,8 @@ def build_app(services: Services) -> gr.Blocks:
                      gr.update(choices=template_choices(services)))
                     + panels(session))
 
-        demo.load(restore, [page.state, page.sid], [page.state, page.sid, page.chatbot, page.follow] + page.panel_outputs,
+        demo.load(restore, [page.state, page.sid],
+                  [page.state, page.sid, page.chatbot, page.follow, page.msg] + page.panel_outputs,
                   api_visibility="private").then(
             on_load, [page.state], [page.state, session_list, kb_table, about, page.template] + page.panel_outputs)
         page.follow.tick(page.following, [page.state], [page.chatbot, page.follow] + page.panel_outputs,
