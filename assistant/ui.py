@@ -520,8 +520,8 @@ def _chat_column(page: _Page) -> None:
                               examples=[{"text": e} for e in EXAMPLES])
     page.msg = gr.Textbox(placeholder="例如：为区妇联第四次代表大会写开场白", label="您的要求", show_label=False, elem_id="msg",
                           submit_btn="发送", lines=1, max_lines=6,
-                          interactive=False)  # until the page has its session (restore): a message sent sooner would
-    # start a second session that the restored one then replaced
+                          interactive=False)  # until the page has loaded (restore, then on_load): a message sent
+    # sooner could start a second session that the restored one replaced, or have its draft overwritten by the load
     page.notice = gr.Markdown(elem_id="notice")  # a message that could not be sent now, and why
     with gr.Row(elem_id="presets"):
         page.preset_btns = [(gr.Button(t.label, size="sm", elem_id=f"preset-{t.id}", min_width=56), t)
@@ -1000,7 +1000,7 @@ def build_app(services: Services) -> gr.Blocks:
             session = page.attach(session, sid, request)
             latest = services.live.latest(session) if session.busy else None
             chat = latest[0] if latest else chat_of(session)
-            return (session, session.id, chat, gr.Timer(active=session.busy), gr.update(interactive=True)) + panels(session)
+            return (session, session.id, chat, gr.Timer(active=session.busy)) + panels(session)
 
         def on_load(session, request: gr.Request):
             session = page.ensure(session)
@@ -1009,9 +1009,11 @@ def build_app(services: Services) -> gr.Blocks:
                     + panels(session))
 
         demo.load(restore, [page.state, page.sid],
-                  [page.state, page.sid, page.chatbot, page.follow, page.msg] + page.panel_outputs,
+                  [page.state, page.sid, page.chatbot, page.follow] + page.panel_outputs,
                   api_visibility="private").then(
-            on_load, [page.state], [page.state, session_list, kb_table, about, page.template] + page.panel_outputs)
+            on_load, [page.state], [page.state, session_list, kb_table, about, page.template] + page.panel_outputs).then(
+            # only now: a turn sent sooner could be overwritten by the load's panels, which arrive after it
+            lambda: gr.update(interactive=True), None, [page.msg], api_visibility="private")
         page.follow.tick(page.following, [page.state], [page.chatbot, page.follow] + page.panel_outputs,
                          api_visibility="private", queue=False)
     return demo
