@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,16 @@ from tests.openai_stub import OpenAIStub, unused_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ["000_seed_gonghui_daibiao_dahui.txt", "101_fulian_daibiao_dahui.txt", "105_anquan_shengchan.txt"]
+
+
+def grounded_reply(then: str):
+    """A stub model that uses the 「可用的事实」 a paragraph prompt shows it, then adds ``then`` (e.g. a made-up
+    figure the product must blank); every other prompt gets the well-behaved script."""
+    def reply(body: dict) -> str:
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        facts = "".join(re.findall(r"「([^」]+)」", prompt))
+        return f"一年来，{facts}{then}" if facts and "这一段的第一句" in prompt else speech_script(prompt)
+    return reply
 
 
 def stub_reply(body: dict) -> str:

@@ -79,8 +79,7 @@ def test_the_speech_plan_follows_a_template_by_chat_and_by_the_menu(client):
 
 
 def test_a_work_report_pasted_in_the_materials_tab_grounds_part_one_and_is_cited(client, running_app):
-    from tests.app_process import stub_reply
-    from tests.fakes import speech_script
+    from tests.app_process import grounded_reply, stub_reply
 
     report = "过去一年，区总工会坚持服务职工。全年新增会员1.2万名。建成职工服务站46个。"
     out = client.predict(None, "工作报告", report, api_name="/materials_add")
@@ -88,12 +87,7 @@ def test_a_work_report_pasted_in_the_materials_tab_grounds_part_one_and_is_cited
     table = out[1]["data"] if isinstance(out[1], dict) else out[1]
     assert table[0][0] == "工作报告"
 
-    def grounded(body: dict) -> str:
-        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
-        facts = "".join(re.findall(r"「([^」]+)」", prompt))
-        return f"一年来，{facts}培训职工骨干3000名。" if facts and "这一段的第一句" in prompt else speech_script(prompt)
-
-    running_app.stub.reply = grounded
+    running_app.stub.reply = grounded_reply("培训职工骨干3000名。")
     try:
         final = client.predict("为区总工会第五次代表大会写第一部分", [], api_name="/chat")
     finally:

@@ -134,8 +134,7 @@ def test_attach_a_work_report_in_the_materials_tab_and_see_its_figures_cited(pag
     """材料 tab: a GBK work report uploaded, listed; part one drafted from it; 参考来源 shows the figure's sentence."""
     import re
 
-    from tests.app_process import stub_reply
-    from tests.fakes import speech_script
+    from tests.app_process import grounded_reply, stub_reply
 
     report = tmp_path / "工作报告.txt"
     report.write_bytes("过去一年，区总工会坚持服务职工。全年新增会员1.2万名。建成职工服务站46个。".encode("gbk"))
@@ -149,12 +148,7 @@ def test_attach_a_work_report_in_the_materials_tab_and_see_its_figures_cited(pag
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "materials_added.png"), full_page=True)
 
-    def grounded(body: dict) -> str:
-        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
-        facts = "".join(re.findall(r"「([^」]+)」", prompt))
-        return f"一年来，{facts}各项工作取得新成效。" if facts and "这一段的第一句" in prompt else speech_script(prompt)
-
-    running_app.stub.reply = grounded
+    running_app.stub.reply = grounded_reply("各项工作取得新成效。")
     try:
         send(page, "为区总工会第五次代表大会写第一部分")
         page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已起草第一部分')", timeout=90_000)
