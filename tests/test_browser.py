@@ -132,8 +132,6 @@ def test_search_the_knowledge_base_and_open_a_passage(page, running_app):
 
 def test_attach_a_work_report_in_the_materials_tab_and_see_its_figures_cited(page, running_app, tmp_path):
     """材料 tab: a GBK work report uploaded, listed; part one drafted from it; 参考来源 shows the figure's sentence."""
-    import re
-
     from tests.app_process import grounded_reply, stub_reply
 
     report = tmp_path / "工作报告.txt"
