@@ -149,6 +149,7 @@ class Session:
         self._busy = threading.Lock()
         self._cancel = threading.Event()
         self._commits_this_turn = self._commits_last_turn = 0  # versions a turn made (a correction undoes one)
+        self._last_intent: intents.Intent | None = None  # what the previous message was taken for (「不是，我是说……」)
 
     # --- public ---------------------------------------------------------------
     def turn(self, message: str, *, selection: str | None = None, intent: intents.Intent | None = None) -> Iterator[Event]:
@@ -274,7 +275,7 @@ class Session:
         it = self._draft_if_missing(it, message)
         it.correction = correction
         self.facts.append(message)
-        prev = getattr(self, "_last_intent", None)
+        prev = self._last_intent
         if it.correction and it.action == "clarify" and it.target is not None and prev is not None and prev.target:
             # 「不是，我是说第二部分」 after 「写第一部分」: the same request, for the part the user meant
             from dataclasses import replace
