@@ -14,6 +14,7 @@ version as a copy: nothing is lost either way.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -196,6 +197,11 @@ def try_store(call, fallback=None):
         return fallback, unreachable(exc)
 
 
+# one lock per session object (striped): a turn's last save and the next turn's first one, from two threads of the
+# same window, go one after the other; else the second would find the first's revision and save a needless copy
+_SAVE_LOCKS = [threading.Lock() for _ in range(64)]
+
+
 def persist(store: SessionStore, session, owner: str = "") -> str | None:
     """Save a session at the revision it was loaded or last saved at (``session.rev``).
 
@@ -203,6 +209,11 @@ def persist(store: SessionStore, session, owner: str = "") -> str | None:
     window's version is saved as a copy under a new id and a note for the user is returned.
     If the database cannot be reached the session stays as it is in this window (and is saved
     by the next turn that reaches the database); the note says so."""
+    with _SAVE_LOCKS[id(session) % len(_SAVE_LOCKS)]:
+        return _persist(store, session, owner)
+
+
+def _persist(store: SessionStore, session, owner: str) -> str | None:
     try:
         session.rev = store.save(session.id, session.to_dict(), title=session.display_title(), owner=owner,
                                  base_rev=session.rev)

@@ -40,6 +40,18 @@ def doc_text(page) -> str:
     return page.locator("#doc textarea").input_value()
 
 
+def doc_where(page, condition: str, arg=None, timeout: int = 30_000) -> str:
+    """The document pane's text once ``condition`` (JavaScript on ``v``, the text, and ``a``, ``arg``) holds, or as
+    it is after ``timeout``: the pane renders a moment after the chat's message on a loaded machine."""
+    try:
+        page.wait_for_function(
+            f"(a) => {{ const v = document.querySelector('#doc textarea')?.value || ''; return {condition}; }}",
+            arg=arg, timeout=timeout)
+    except Exception:  # noqa: BLE001 — the caller's assertion shows what the pane holds
+        pass
+    return doc_text(page)
+
+
 def test_typing_a_request_streams_a_draft_with_heading(page):
     ARTIFACTS.mkdir(exist_ok=True)
     send(page, "写第二部分：围绕中心、服务大局")
@@ -52,7 +64,7 @@ def test_typing_a_request_streams_a_draft_with_heading(page):
     )
     chat = page.locator("#chat").inner_text()
     assert "二、围绕中心、服务大局" in chat and "一是" in chat
-    assert doc_text(page).startswith("二、围绕中心、服务大局")
+    assert doc_where(page, "v.startsWith(a)", "二、围绕中心、服务大局").startswith("二、围绕中心、服务大局")
     page.get_by_role("tab", name="参考来源").click()
     page.wait_for_selector("#sources")
     assert "第二部分" in page.locator("#sources").inner_text()
@@ -71,13 +83,13 @@ def test_outline_draft_refine_undo_and_diff(page):
     page.wait_for_function("() => document.querySelector('#chat').innerText.includes('提纲如下')", timeout=60_000)
     send(page, "写第二部分")
     page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已起草第二部分')", timeout=60_000)
-    drafted = doc_text(page)
+    drafted = doc_where(page, "v.startsWith('二、')")
     from tests.fakes import HEADINGS
 
     assert drafted.startswith("二、" + HEADINGS["二"]), drafted[:60]
     page.locator("#preset-concise").click()
     page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已修改第二部分')", timeout=60_000)
-    refined = doc_text(page)
+    refined = doc_where(page, "v !== a", drafted)
     assert refined != drafted and "进一步深化" in refined
     page.get_by_role("tab", name="版本").click()
     diff = page.locator("#diff")
@@ -87,7 +99,7 @@ def test_outline_draft_refine_undo_and_diff(page):
     page.locator("#undo").click()
     page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已撤销')", timeout=30_000)
     page.get_by_role("tab", name="文档").click()
-    assert doc_text(page) == drafted
+    assert doc_where(page, "v === a", drafted) == drafted
 
 
 def test_fill_a_blank_by_chat_updates_the_ledger(page):
@@ -101,7 +113,7 @@ def test_fill_a_blank_by_chat_updates_the_ledger(page):
     page.wait_for_function("() => document.querySelector('#chat').innerText.includes('十五五')", timeout=30_000)
     page.wait_for_function("() => document.querySelector('#ledger').innerText.includes('已确认')", timeout=30_000)
     page.get_by_role("tab", name="文档").click()
-    assert "“十五五”规划" in doc_text(page)
+    assert "“十五五”规划" in doc_where(page, "v.includes(a)", "“十五五”规划")
     page.screenshot(path=str(ARTIFACTS / "fill_blank.png"), full_page=True)
 
 
@@ -152,7 +164,8 @@ def test_attach_a_work_report_in_the_materials_tab_and_see_its_figures_cited(pag
         page.wait_for_function("() => document.querySelector('#chat').innerText.includes('已起草第一部分')", timeout=90_000)
     finally:
         running_app.stub.reply = stub_reply
-    assert "1.2万名" in doc_text(page) and "46个" in doc_text(page)
+    text = doc_where(page, "v.includes('1.2万名') && v.includes('46个')")
+    assert "1.2万名" in text and "46个" in text
     page.get_by_role("tab", name="参考来源").click()
     page.wait_for_function("() => (document.querySelector('#sources')?.innerText || '').includes('全年新增会员1.2万名')",
                            timeout=20_000)

@@ -107,6 +107,7 @@ def test_a_knowledge_base_speech_is_deleted_only_after_confirming(page):
     confirm.wait_for(state="visible")
     page.locator("#kb-remove").click()
     page.wait_for_function("() => !document.querySelector('#kb-list').innerText.includes('anquan')", timeout=30_000)
+    page.wait_for_function("() => (document.querySelector('#kb-info')?.innerText || '').includes('已移除')", timeout=10_000)
     info = page.locator("#kb-info").inner_text()
     assert "已移除" in info and "/" not in info  # no server path shown
     # the index-rebuild button is out of the way, under 维护

@@ -431,6 +431,10 @@ def test_browser_upload_to_kb_then_draft_export_with_warning_and_download(page, 
     box.press("Enter")
     wait_text(page, "#chat", "全文已起草完成", 120_000)
     page.get_by_role("tab", name="文档").click()
+    try:  # the document pane renders a moment after the chat's message on a loaded machine
+        page.wait_for_function("() => document.querySelector('#doc textarea').value.includes('三、')", timeout=30_000)
+    except Exception:  # noqa: BLE001 — the assertion below shows what the pane holds
+        pass
     text = page.locator("#doc textarea").input_value()
     assert "一、" in text and "二、" in text and "三、" in text
 

@@ -83,6 +83,30 @@ def test_persist_keeps_a_stale_window_as_a_copy(store):
     assert persist(store, win2) is None and win2.rev == 2, "the copy goes on saving normally"
 
 
+def test_two_saves_of_one_window_at_once_make_no_copy(store, monkeypatch):
+    """A turn's last save and the next turn's first (two threads, one window) must not find each other stale."""
+    import threading
+    import time
+
+    win = fake_session("初稿")
+    assert persist(store, win) is None
+    save = store.save
+
+    def slow_save(*args, **kwargs):
+        time.sleep(0.05)  # the database is slow: both saves are in flight together
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(store, "save", slow_save)
+    notes: list = []
+    threads = [threading.Thread(target=lambda: notes.append(persist(store, win))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert notes == [None] * 4, notes
+    assert [r["id"] for r in store.list()] == [win.id], "no copy of the speech was made"
+
+
 def test_a_database_from_before_revisions_is_upgraded(tmp_path):
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path)
