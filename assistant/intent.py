@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from .placeholders import CORRECTION_WORDS
+from .placeholders import CORRECTION_WORDS, TYPED_BLANK
 from .structure import cn_numeral
 
 TargetKind = Literal[
@@ -548,8 +548,8 @@ _QUESTION = r"[？?]|吗|是不是|是否|是谁|是什么|什么|哪个|哪位|
 _FILL = (
     r"空(?:格|白处?|位)?(?:里|处)?\s*(?:填|是|为|写|改成|换成|用)"
     r"|填(?:空|上|入|成|为|写|进)?\s*[“「\"『']?[^\s一下好完满]"
-    r"|[_＿]{1,}"
-    r"|(?:xx+|××+|某某|〇〇|○○)(?:同志|单位|会议|书记|主席|区|县|市|镇|街道)?\s*(?:是|为|填|改成|换成|:)"
+    r"|[_＿]+"
+    rf"|(?:{TYPED_BLANK})(?:同志|单位|会议|书记|主席|区|县|市|镇|街道)?\s*(?:是|为|填|改成|换成|:)"
     r"|[^\s，。,]{1,8}同志(?:是|为|:)\s*\S"
     r"|^(?:其中|另外|还有|对了|补充一下|顺便说一下)?[，,]?\s*[\u4e00-\u9fff]{0,4}?"
     r"(?:日期|时间|地点|会议名称|会议全称|名称|会名|届次|主办单位|承办单位|单位名称|讲话人|致辞人|主持人|主讲人|职务|姓名|名字|年份|规划名称)"
@@ -824,7 +824,7 @@ def route(
         return Intent("clarify", question="要在往年讲话里找什么？例如「找一下“墩苗”计划」或「哪篇讲话提到过一码通办」。")
     # 7. fill
     if _has(_FILL, _rx(_CORRECTION).sub("", t)) and not question and not _has(r"太空|空洞|空泛", t):
-        weak = not _has(r"[_＿]|xx|××|某某|同志|是|为|:|空.{0,3}(?:填|写|改成|换成|用)\s*\S", t)
+        weak = not _has(TYPED_BLANK + r"|同志|是|为|:|空.{0,3}(?:填|写|改成|换成|用)\s*\S", t)
         # a duration is a budget, not a blank: 讲话时间是10分钟
         if not (minutes is not None and not _has(r"[_＿]|空", t)):
             return Intent("fill", instruction=raw, confidence=0.6 if weak else 1.0)

@@ -134,6 +134,8 @@ _BLANK_PATTERNS = [
     ("mou", r"某{2,}|某(?=同志|单位|部门|公司|企业|集团|街道|社区|县|市|镇|乡|村|区(?!域|别|分))"),
 ]
 _BLANK = re.compile("|".join(f"(?P<{name}{i}>{rx})" for i, (name, rx) in enumerate(_BLANK_PATTERNS)))
+# A blank as users type it in a chat message (lower-case xx too): 「“_”规划是十五五」「xx同志是王惠兰」.
+TYPED_BLANK = r"[_＿]+|xx+|××+|某某|〇〇|○○"
 
 
 @dataclass
@@ -144,6 +146,11 @@ class Blank:
     start: int
     end: int
     convention: str  # date / lenticular / square / brace / note / underscore / x / circle / mou
+
+
+def has_blank(text: str) -> bool:
+    """Whether ``text`` holds a blank of any convention above."""
+    return bool(find_blanks(text))
 
 
 def find_blanks(text: str) -> list[Blank]:

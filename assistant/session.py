@@ -898,7 +898,21 @@ class Session:
         if req.how == "refill":
             yield from self._change_filled(self.ledger.entries[req.ids[0]], req.value)
             return
+        if req.how == "mention":  # 「惠兰同志是区总工会主席王惠兰」: a person the speech names, not a blank
+            yield from self._note_mention(req)
+            return
         yield from self._fill(req.ids, req.value)
+
+    def _note_mention(self, req) -> Iterator[Event]:
+        """A person the speech names becomes a known fact: drafts may name them so without it being taken for an
+        invented name; the text is not touched (a mention is not a blank)."""
+        try:
+            self.ledger.accept(req)
+        except placeholders.BadValue as exc:
+            yield Event("message", str(exc))
+            return
+        yield Event("message", f"记下了：{req.target}是“{req.value}”。以后起草时可以这样称呼，不会当作编造的人名；"
+                               f"文中的“{req.target}”不是空白，原样保留，需要改写可以直接在文档里编辑。")
 
     def _refill(self, message: str) -> Iterator[Event] | None:
         """A blank that was already filled gets a new value: change it everywhere it was filled."""

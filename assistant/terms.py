@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from .placeholders import has_blank
 from .structure import split_front_matter
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,6 @@ LOCAL_FILE = Path("knowledge") / "terms.local.yaml"
 
 _FIELDS = {"term", "regex", "valid_from", "valid_until", "suggestion", "replace", "note", "context", "unless", "scope",
            "enabled"}
-# Blanks left for the user (see the placeholder conventions of the drafts): never a wording problem.
-_BLANK = re.compile(r"[_＿]+|[×Xx]{2,}|□+|[〇○]{2,}|【[^】\n]{0,20}】")
 _CLAUSE_END = "，,、；;。！？!?：:\n"
 _SENTENCE_END = "。！？!?；;\n"
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
@@ -261,7 +260,7 @@ def check_terms(text: str, speech_date: date, terms: list[Term]) -> list[TermWar
             continue
         stops = _SENTENCE_END if term.scope == "sentence" else _CLAUSE_END
         for m in term.pattern.finditer(text, body_start):
-            if not m.group(0) or _BLANK.search(m.group(0)):
+            if not m.group(0) or has_blank(m.group(0)):  # a blank left for the user is never a wording problem
                 continue
             around = _span(text, m.start(), m.end(), stops)
             if term._context and not term._context.search(around):

@@ -589,6 +589,22 @@ def test_a_conflicting_second_fill_changes_the_value_everywhere_and_can_be_undon
     assert "“十四五”规划" in s.doc.get("opening")
 
 
+def test_who_a_named_person_is_is_noted_and_the_text_kept():
+    """「惠兰同志是区总工会主席王惠兰」 names a person the speech mentions: noted (not 「没有找到这个空白」), text kept."""
+    opening = "同志们：\n今天，区总工会第五次代表大会隆重开幕了。刚才，惠兰同志代表区总工会作了工作报告，我完全同意。"
+    s = make_session(by_prompt({"opening": opening}))
+    run(s, "为区总工会第五次代表大会写开场白，惠兰同志作工作报告")
+    assert "惠兰同志" in s.doc.get("opening")
+    before, versions = s.doc.text(), len(s.history.versions)
+    ev = final(run(s, "惠兰同志是区总工会主席王惠兰"))
+    assert "记下了" in ev.text and "区总工会主席王惠兰" in ev.text, ev.text
+    assert s.ledger.facts == {"惠兰同志": "区总工会主席王惠兰"}
+    assert s.doc.text() == before and len(s.history.versions) == versions
+    reopened = Session(s.drafter)  # saved with the speech
+    reopened.restore_state(s.to_dict())
+    assert reopened.ledger.facts == {"惠兰同志": "区总工会主席王惠兰"}
+
+
 def test_fill_problems_leave_the_document_as_it_was():
     s = make_session()
     run(s, "为区妇联第四次代表大会写开场白")
