@@ -87,3 +87,14 @@ class AppProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.stub.stop()
+
+
+class LocalApp(AppProcess):
+    """The real app on the embedded local model (no API endpoint)."""
+
+    def env(self) -> dict:
+        env = super().env()
+        for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL"):
+            env.pop(k, None)
+        env["SPEECH_CHAT_PROVIDER"] = "local"
+        return env

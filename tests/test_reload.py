@@ -67,3 +67,30 @@ def test_reload_during_a_turn_keeps_the_speech_and_the_section_being_written(bro
     assert p2.locator("#doc textarea").input_value().strip() == ""
     other.close()
     ctx.close()
+
+
+def test_on_the_real_local_model_a_reload_mid_turn_keeps_the_section(browser, tmp_path):
+    """The issue's case on the embedded model: the page is reloaded while the opening is being written; the same
+    chat is back at once, the opening is finished, saved and shown, and a second reload shows it again."""
+    from tests.app_process import LocalApp
+
+    app = LocalApp(tmp_path).start(timeout=300)
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = ctx.new_page()
+        page.goto(app.url)
+        page.wait_for_selector("#msg textarea")
+        send(page, "为区妇联第四次代表大会写开场白")
+        chat_has(page, "▍", timeout=300_000)  # the model is writing
+        page.reload()
+        page.wait_for_selector("#msg textarea")
+        chat_has(page, "为区妇联第四次代表大会写开场白", timeout=15_000)
+        chat_has(page, "已起草开场白", timeout=600_000)
+        page.wait_for_function("() => document.querySelector('#doc textarea').value.includes('妇联')", timeout=15_000)
+        opening = doc_text(page)
+        page.reload()
+        page.wait_for_selector("#msg textarea")
+        page.wait_for_function("t => document.querySelector('#doc textarea').value === t", arg=opening, timeout=15_000)
+    finally:
+        ctx.close()
+        app.stop()

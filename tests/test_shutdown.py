@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.app_process import AppProcess
+from tests.app_process import LocalApp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,17 +80,6 @@ def test_the_wrapper_refuses_to_start_for_a_parent_that_is_gone():
     r = subprocess.run([sys.executable, "-m", "assistant.server_child", "--parent", "1", "http.server", "0"],
                        cwd=ROOT, capture_output=True, timeout=30)
     assert r.returncode == 1
-
-
-class LocalApp(AppProcess):
-    """The real app on the embedded local model (no API endpoint)."""
-
-    def env(self) -> dict:
-        env = super().env()
-        for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENAI_MODEL"):
-            env.pop(k, None)
-        env["SPEECH_CHAT_PROVIDER"] = "local"
-        return env
 
 
 @pytest.mark.slow
