@@ -612,7 +612,8 @@ def clean_paragraph(raw: str, target: int, previous: str = "", local: str | None
     out = _drop_repeated_runs(out, local)
     text = "".join(out).strip()
     text = re.sub(r"^[，,。、；]+", "", text)
-    text = re.sub(r"(?<=[。；，,;：:])\s*[一二三四五六七八九十]是(?=[\u4e00-\u9fff])", "", text)  # no 一是 inside a paragraph
+    # no 一是 in a paragraph, its start included: code puts the markers (and a topic sentence may go before it)
+    text = re.sub(r"(?:^|(?<=[。；，,;：:]))\s*[一二三四五六七八九十]是(?=[\u4e00-\u9fff])", "", text)
     text = re.sub(r"(?:^|(?<=[。；;：:！？]))\s*[一二三四五六七八九十][、.．](?=[\u4e00-\u9fff])", "", text)  # nor 一、 二、
     text = re.sub(r"(?:^|(?<=[。；;：:！？]))\s*(?:\d{1,2}[.、．)）]|[（(]\d{1,2}[）)])\s*(?=[\u4e00-\u9fff])", "", text)  # nor 1. 2.
     if count_chars(text) > target * 1.25:

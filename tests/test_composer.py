@@ -253,3 +253,19 @@ def test_a_cut_to_whole_sentences_lands_nearest_the_length_asked():
     assert count_chars(closest_trim(text, 200)) == 180  # three sentences (180) is nearer 200 than four (240)
     assert count_chars(closest_trim(text, 220)) == 240
     assert count_chars(closest_trim(text, 20)) == 60  # at least one sentence
+
+
+def test_a_significance_paragraph_that_opens_with_yi_shi_loses_the_marker():
+    """The code's topic sentence goes before the model's paragraph: a 「一是」 opening it would stand mid-paragraph."""
+    from assistant.drafting import Drafter
+    from assistant.session import Session
+    from assistant.settings import Settings
+    from tests.fakes import by_prompt, scripted
+
+    reply = "一是科协组织是党和政府联系科技工作者的桥梁纽带，地位作用十分重要。二是全区科技工作者要主动担当，积极作为。"
+    llm = scripted(by_prompt({"paragraph": reply}))
+    s = Session(Drafter(Settings(), None, lambda: llm))
+    list(s.turn("为区科协第五次代表大会写第一部分"))
+    part = s.doc.get("part1")
+    assert "桥梁纽带" in part, part
+    assert "一是科协" not in part and "二是全区" not in part, part
