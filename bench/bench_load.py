@@ -13,7 +13,7 @@ bounded by ``TURNS`` per session and ``DEADLINE_S`` seconds in all.
                (the stub's sleeps between chunks: (chunks − 1) × PER_TOKEN_S)
 
 so under load the overhead includes waiting in Gradio's queue.  The stub also records when
-each model request arrived, which gives the most model streams that were in flight at once
+each model request arrived and when its answer ended, which gives the most model streams that were in flight at once
 (the queue's concurrency limit at work).
 
     .venv/bin/python bench/bench_load.py [sessions] [turns] [deadline_s]
@@ -127,10 +127,11 @@ def run_phase(app, n_sessions: int, turns: int, deadline_s: float, per_token_s: 
         th.join(deadline_s + 120)
     wall = time.perf_counter() - t0
 
-    arrivals = sorted(r.at for r in app.stub.requests_to("/chat/completions"))
     ms = model_seconds(occasion(0), per_token_s)
-    window = 0.9 * ms  # a request that arrives within 90 % of the previous one's model time overlaps it
-    peak = max((sum(1 for b in arrivals if a <= b < a + window) for a in arrivals), default=0) if ms else float("nan")
+    spans = [(r.at, r.done or r.at) for r in app.stub.requests_to("/chat/completions")]
+    # the most model requests in flight at once: at each arrival, those that arrived before and were not done yet
+    peak = (max((sum(1 for s, e in spans if s <= a < e) for a, _ in spans), default=0)
+            if ms else float("nan"))
     lat = [r[2] for r in results if r[4]]
     over = [r[3] for r in results if r[4]]
     return {
@@ -148,7 +149,7 @@ def run_phase(app, n_sessions: int, turns: int, deadline_s: float, per_token_s: 
         "overhead_p50_s": C.pct(over, 50),
         "overhead_p95_s": C.pct(over, 95),
         "peak_model_streams": peak,
-        "model_requests": len(arrivals),
+        "model_requests": len(spans),
         "error_samples": sorted({r[6] for r in results if r[6]})[:5],
     }
 

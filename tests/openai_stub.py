@@ -78,6 +78,7 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-case names
     json: Any
     at: float = field(default_factory=time.monotonic)
+    done: float | None = None  # when its response was written to the end (None: still running, or cut)
 
     @property
     def prompt_text(self) -> str:
@@ -165,6 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_error(404, f"Unknown request URL: {method} {path}", "invalid_request_error", "unknown_url")
         except (BrokenPipeError, ConnectionResetError):  # the client went away (time-out, cancel)
             self.close_connection = True
+        finally:
+            req.done = time.monotonic()
 
     def _maybe_fail(self, stub: "OpenAIStub", n: int, req: RecordedRequest) -> bool:
         status = stub.status
