@@ -209,7 +209,7 @@ def persist(store: SessionStore, session, owner: str = "") -> str | None:
     window's version is saved as a copy under a new id and a note for the user is returned.
     If the database cannot be reached the session stays as it is in this window (and is saved
     by the next turn that reaches the database); the note says so."""
-    with _SAVE_LOCKS[id(session) % len(_SAVE_LOCKS)]:
+    with _SAVE_LOCKS[(id(session) >> 4) % len(_SAVE_LOCKS)]:  # ids are 16-byte aligned
         return _persist(store, session, owner)
 
 
