@@ -92,6 +92,7 @@ class _Captured(Exception):
 def build_prompts() -> tuple[Prompt, Prompt]:
     """(item prompt, opening prompt) exactly as the composer renders them: ``Composer.write`` runs up to its first
     model call, which ``Drafter.generate`` (stubbed) records instead of sending."""
+    from assistant.actions.draft import make_job
     from assistant.runtime import build_services
 
     def capture(name, variables, *, chars, **kw):
@@ -112,7 +113,7 @@ def build_prompts() -> tuple[Prompt, Prompt]:
         drafter.generate = capture
         out = []
         for key, request, want in [("part2", "写第二部分", "item"), ("opening", "写开场白", "opening")]:
-            job = session._job(key, request)
+            job = make_job(session, key, request)
             try:
                 for _ in session._composer().write(job):
                     pass

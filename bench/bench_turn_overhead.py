@@ -23,7 +23,7 @@ overhead = turn wall time − time inside the model's streams.  The query-embedd
 cleared before every turn, so each retrieval embeds its query (a user's first request).  The breakdown
 names query embedding, retrieval (``Drafter.retrieve``, also under ``similar_outlines``), repair + fact guard
 (each paragraph's cleaning, de-copying and whole-word guard in ``Composer.finish_paragraph``, the guard on
-headlines, points and refined paragraphs, the repair rules in ``Session._check_written`` and
+headlines, points and refined paragraphs, the repair rules in ``actions.draft.check_written`` and
 ``repair.check_refined``) and the side panels; the rest is "other".
 
     .venv/bin/python bench/bench_turn_overhead.py [rounds]
@@ -122,9 +122,9 @@ def main() -> int:
     import assistant.guard as guards
     import assistant.repair as repair
     import assistant.ui as ui
+    from assistant.actions import draft as draft_actions
     from assistant.composer import Composer
     from assistant.runtime import build_services
-    from assistant.session import Session
 
     print(f"== per-turn overhead, model reply = {MODEL_S:.1f} s in {PIECES} pieces, {ROUNDS} rounds ({C.load_note()})")
     model = PacedChat(script=round_script, spans=[])
@@ -183,7 +183,7 @@ def main() -> int:
         checks = "repair+fact guard"
         Composer.finish_paragraph = timed_steps(checks, Composer.finish_paragraph)
         guards.guard = timed(checks, guards.guard)
-        Session._check_written = timed(checks, Session._check_written)
+        draft_actions.check_written = timed(checks, draft_actions.check_written)
         repair.check_refined = timed(checks, repair.check_refined)
         ui.panels = timed("side panels", ui.panels)
 
