@@ -338,3 +338,17 @@ def test_the_local_model_drafts_part_one_from_the_work_report():
     given = s.materials.text() + "\n" + s.user_text()  # the report (its instruction left out), the request, the year
     assert all(mats.occurs(n, given) for n in numbers), part
     assert "10万名" not in part and "王大力" not in part
+
+
+def test_a_model_that_ignores_the_facts_still_gets_the_reports_figure_into_part_one():
+    """The 1.5B model sometimes writes part 一 without the figures it was shown: code puts the best fact sentence in,
+    quoted from the report, and says so; the tasks part is left as written."""
+    s = make_session(by_prompt({"paragraph": lambda p: "五年来，全区工会工作取得新成效，职工群众获得感不断增强。"}))
+    s.attach_material("工作报告", REPORT)
+    ev = final(run(s, "为区总工会第五次代表大会写第一部分"))
+    part = s.doc.get("part1")
+    assert "1.2万名" in part or "46个" in part, part
+    assert "材料原句" in ev.text, ev.text
+    assert any(c.source == "material" for c in s.material_citations())
+    run(s, "写第二部分")
+    assert "材料原句" not in s.messages[-1]["content"]

@@ -98,7 +98,8 @@ def draft_section(session: Session, key: str, message: str, topic: str = "", sty
     text, repeats = drop_section_repeats(fixed.text, session.user_text())  # not the document: its old text is no licence
     text, filled = apply_known(session, text)
     text, blanked = session.materials.ground(text, session.user_text() + "\n" + session.doc.text())
-    notes = written.notes + fixed.notes + copy_notes(text, written.passages)
+    text, woven = weave_facts(session, key, text, written.heading)
+    notes = written.notes + fixed.notes + copy_notes(text, written.passages) + woven
     notes += [f"删去了{repeats}句与本段前文重复的话"] if repeats else []
     notes += [f"模型写入了材料里没有的数字（{'、'.join(dict.fromkeys(blanked))}），已改成待填空白"] if blanked else []
     new = session.doc.copy()
@@ -112,6 +113,36 @@ def draft_section(session: Session, key: str, message: str, topic: str = "", sty
             session.outline[1][n] = list(written.items)
     notes += [f"已按您确认的信息填入：{filled}"] if filled else []
     yield Event("message", session._done_message(f"已起草{label}", key, notes), key)
+
+
+def weave_facts(session: Session, key: str, text: str, heading: str) -> tuple[str, list[str]]:
+    """A significance part (成绩、意义) that the meeting's materials have figures for, but whose draft uses none of
+    them — the small model does not always use the facts it is shown — gets the best fact sentence, quoted from the
+    materials, after its first paragraph's topic sentence; the note says so.  Code, not the model, keeps the speech
+    grounded in the work report."""
+    from ..composer import _sentences
+    from ..materials import occurs
+
+    if not session.materials or not key.startswith("part") or not text:
+        return text, []
+    if part_role(session.plan, int(key[4:]), heading) != "significance":
+        return text, []
+    kb = getattr(session.drafter.searcher, "kb", None)
+    found = [c for c in session.materials.search(f"{session.brief.occasion} {heading}",
+                                                 embeddings=getattr(kb, "embeddings", None), used=session.doc.text())
+             if c.facts]
+    if not found or any(occurs(f, text) for c in found for f in c.facts):
+        return text, []
+    best = found[0]
+    sentence = best.text.strip()
+    sentence += "" if re.search(r"[。！？!?]$", sentence) else "。"
+    lines = text.split("\n")
+    at = next((i for i, l in enumerate(lines) if l.strip() and not match_heading(l)), None)
+    if at is None:
+        return text, []
+    first = _sentences(lines[at])
+    lines[at] = "".join(first[:1] + [sentence] + first[1:])
+    return "\n".join(lines), [f"模型没有用上会议材料里的事实，已把材料原句「{sentence}」写进{section_label(key)}"]
 
 
 def make_job(session: Session, key: str, message: str, topic: str = "", style: str | None = None, chars: int | None = None) -> Job:
