@@ -455,12 +455,15 @@ class Session:
         year = f"{self.speech_date.year}年" if self.speech_date else ""
         return "\n".join(self.facts + [self.ledger.allowed_text(), self.occasion, year])
 
+    def fact_sentences(self, topic: str) -> list:
+        """The materials' best fact sentences for a paragraph about ``topic`` (those the speech has not said yet)."""
+        kb = getattr(self.drafter.searcher, "kb", None)
+        return self.materials.search(f"{self.brief.occasion} {topic}", embeddings=getattr(kb, "embeddings", None),
+                                     used=self.doc.text())
+
     def _facts_for(self, topic: str) -> tuple[str, str]:
         """(ask, 「可用的事实」 block) for one paragraph about ``topic``: the materials' best fact sentences, quoted."""
-        kb = getattr(self.drafter.searcher, "kb", None)
-        found = self.materials.search(f"{self.brief.occasion} {topic}", embeddings=getattr(kb, "embeddings", None),
-                                      used=self.doc.text())
-        return mats.facts_block(found, self.drafter.prompts.text("facts"))
+        return mats.facts_block(self.fact_sentences(topic), self.drafter.prompts.text("facts"))
 
     def material_citations(self) -> list:
         if self.doc.is_empty or not self.materials:

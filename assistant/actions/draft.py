@@ -127,10 +127,7 @@ def weave_facts(session: Session, key: str, text: str, heading: str) -> tuple[st
         return text, []
     if part_role(session.plan, int(key[4:]), heading) != "significance":
         return text, []
-    kb = getattr(session.drafter.searcher, "kb", None)
-    found = [c for c in session.materials.search(f"{session.brief.occasion} {heading}",
-                                                 embeddings=getattr(kb, "embeddings", None), used=session.doc.text())
-             if c.facts]
+    found = [c for c in session.fact_sentences(heading) if c.facts]
     if not found or any(occurs(f, text) for c in found for f in c.facts):
         return text, []
     best = found[0]
